@@ -1,0 +1,215 @@
+// Package graph is the provider's small typed client over msgraph-sdk-go. It takes plain Go types
+// in and out, so the Terraform layer never imports the SDK's models, and it owns everything the
+// wire needs: the base URL and token scope per cloud, the hosts the SDK may send a token to, retries
+// that honour Retry-After within the caller's deadline, and waits for read-after-write consistency.
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	msauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
+)
+
+// Config says where Graph is and how to reach it.
+type Config struct {
+	// Host is the Graph host root, e.g. https://graph.microsoft.com; "/v1.0" is appended.
+	Host string
+	// Scope is the client-credentials scope, e.g. https://graph.microsoft.com/.default.
+	Scope      string
+	Credential azcore.TokenCredential
+	// Transport is the innermost round tripper (nil: http.DefaultTransport).
+	Transport http.RoundTripper
+	// Retry tunes the on-the-wire retries of 429/503/504.
+	Retry httpx.RetryPolicy
+}
+
+// Client talks to Microsoft Graph v1.0.
+type Client struct {
+	sdk     *msgraphsdk.GraphServiceClient
+	adapter *msgraphsdk.GraphRequestAdapter
+	baseURL string
+	http    *http.Client
+}
+
+// defaultValidHosts are the hosts msgraph-sdk-go-core attaches a token to by default
+// (reference/graph-api.md §2.3). Any other host would silently get no Authorization header.
+var defaultValidHosts = []string{
+	"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "graph.microsoft.de",
+	"microsoftgraph.chinacloudapi.cn", "canary.graph.microsoft.com",
+}
+
+// New builds a client. It performs no network call; the first request fetches the token.
+func New(cfg Config) (*Client, error) {
+	if cfg.Credential == nil {
+		return nil, errors.New("graph: no credential")
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.Host, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("graph: the endpoint %q is not an absolute URL such as https://graph.microsoft.com", cfg.Host)
+	}
+	hosts := append([]string{u.Hostname()}, defaultValidHosts...)
+	auth, err := msauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cfg.Credential, []string{cfg.Scope}, hosts)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	base := cfg.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	wire := httpx.NewRetryTransport(&httpx.LogTransport{Base: base, Service: "graph"}, cfg.Retry)
+	opts := msgraphsdk.GetDefaultClientOptions()
+	var mw []khttp.Middleware
+	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&opts) {
+		switch m.(type) {
+		case *khttp.RetryHandler, khttp.RetryHandler:
+			// Replaced by httpx.RetryTransport below the compression handler: kiota's retry
+			// resends an uncompressed body under a gzip header (reference/graph-api.md §8.1).
+			continue
+		}
+		mw = append(mw, m)
+	}
+	hc := &http.Client{
+		Transport:     khttp.NewCustomTransportWithParentTransport(wire, mw...),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	baseURL := u.String() + "/v1.0"
+	adapter.SetBaseUrl(baseURL)
+	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, baseURL: baseURL, http: hc}, nil
+}
+
+// BaseURL is the Graph URL requests go to, with the version.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Error is a failed Graph call in plain terms.
+type Error struct {
+	Op         string // what was attempted, e.g. "list subscribed SKUs"
+	StatusCode int
+	Code       string // Graph error.code, e.g. Request_ResourceNotFound
+	Message    string // Graph error.message, in the service's words
+	RequestID  string
+	Date       string
+	RetryAfter time.Duration
+	// Auth is set when no token could be obtained (the request never reached Graph).
+	Auth bool
+	err  error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Auth:
+		return fmt.Sprintf("%s: could not get a Microsoft Graph token: %s", e.Op, e.Message)
+	case e.Code != "":
+		s := fmt.Sprintf("%s: Graph answered %d %s: %s", e.Op, e.StatusCode, e.Code, e.Message)
+		if e.RequestID != "" {
+			s += fmt.Sprintf(" (request-id %s, date %s)", e.RequestID, e.Date)
+		}
+		return s
+	case e.StatusCode != 0:
+		return fmt.Sprintf("%s: Graph answered %d: %s", e.Op, e.StatusCode, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Op, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.err }
+
+// IsNotFound reports a 404 from Graph.
+func IsNotFound(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.StatusCode == http.StatusNotFound
+}
+
+// IsForbidden reports a 403 (missing application permission or directory role).
+func IsForbidden(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.StatusCode == http.StatusForbidden
+}
+
+// IsAuth reports that no token could be obtained.
+func IsAuth(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.Auth
+}
+
+// wrap converts what the SDK returns into *Error.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	out := &Error{Op: op, err: err}
+	var oe *odataerrors.ODataError
+	var ae *azidentity.AuthenticationFailedError
+	switch {
+	case errors.As(err, &oe):
+		out.StatusCode = oe.ResponseStatusCode
+		if me := oe.GetErrorEscaped(); me != nil {
+			out.Code = deref(me.GetCode())
+			out.Message = deref(me.GetMessage())
+			if ie := me.GetInnerError(); ie != nil {
+				out.RequestID = deref(ie.GetRequestId())
+				if d := ie.GetDate(); d != nil {
+					out.Date = d.UTC().Format(time.RFC3339)
+				}
+			}
+		}
+		if oe.ResponseHeaders != nil {
+			if v := oe.ResponseHeaders.Get("Retry-After"); len(v) > 0 {
+				h := http.Header{}
+				h.Set("Retry-After", v[0])
+				if d := httpx.RetryAfter(h, time.Now()); d >= 0 {
+					out.RetryAfter = d
+				}
+			}
+		}
+		if out.Message == "" {
+			out.Message = "no error message in the answer"
+		}
+	case errors.As(err, &ae):
+		out.Auth = true
+		out.Message = authMessage(ae)
+	default:
+		var ce interface{ NonRetriable() }
+		if errors.As(err, &ce) || strings.Contains(err.Error(), "authentication failed") || strings.Contains(err.Error(), "Credential") {
+			out.Auth = true
+		}
+		out.Message = err.Error()
+	}
+	return out
+}
+
+// authMessage keeps azidentity's explanation (AADSTS code and text) without the raw dump.
+func authMessage(ae *azidentity.AuthenticationFailedError) string {
+	msg := ae.Error()
+	if i := strings.Index(msg, "AADSTS"); i >= 0 {
+		line := msg[i:]
+		if j := strings.IndexAny(line, "\"\r\n"); j > 0 {
+			line = line[:j]
+		}
+		return line
+	}
+	return msg
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
