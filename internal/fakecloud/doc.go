@@ -1,0 +1,72 @@
+// Package fakecloud is a local imitation of the Microsoft 365 services the provider talks to,
+// built from Microsoft's documented wire shapes (see /work/shared/reference/graph-api.md §8 and
+// exchange-admin-api.md §7). It never imports the Graph SDK, azidentity or provider code.
+//
+// # Services
+//
+// Start opens three HTTPS listeners on one IP, each a host root like the real clouds:
+//
+//   - login (Entra ID): GET /{tenant}/v2.0/.well-known/openid-configuration and
+//     POST /{tenant}/oauth2/v2.0/token (client_credentials with a secret, or a client assertion for
+//     apps with accept_assertions). Errors use AAD's JSON shape (AADSTS codes). Tokens are opaque
+//     and remembered with their audience kind (graph or exchange), app and tenant.
+//   - graph: /v1.0/... Every request passes, in order: record+count, latency, auth (a Graph
+//     token), gzip request bodies, the fault knobs (503, throttle ratio, fail_after_writes, write
+//     quota), then the route. POST /v1.0/$batch dispatches each sub-request through the same fault
+//     pipeline and mux. The admin routes under /_fake/ (stats, requests, knobs, reset-stats) need
+//     no auth and are not recorded.
+//   - exchange: POST /adminapi/beta/{tenant}/InvokeCommand running registered cmdlets, with the
+//     service's success and error envelopes, paging by @odata.nextLink, and fault knobs.
+//
+// TLS certificates chain to one CA per process (ProcessCA); point SSL_CERT_FILE at it.
+//
+// # Adding a Graph route
+//
+// Put the handlers in a new file and register them from its init function:
+//
+//	func init() {
+//		addGraphRoutes(func(s *Server, mux *http.ServeMux) {
+//			mux.HandleFunc("POST /v1.0/domains", s.handleCreateDomain)
+//			mux.HandleFunc("GET /v1.0/domains/{id}", s.handleGetDomain)
+//		})
+//	}
+//
+// Patterns are net/http ServeMux patterns with the /v1.0 prefix; unmatched paths already answer
+// Graph's 400 "Resource not found for the segment '<seg>'." Inside a handler, auth, gzip and the
+// fault knobs have been applied; use:
+//
+//   - writeJSON(w, status, v) for answers (sets Graph's Content-Type); w.WriteHeader(204) for none;
+//   - graphError(w, status, code, msg) and notFoundGraph(w, id) for errors (Graph's error body);
+//   - decodeBody(r, &v) for JSON bodies, applySelect for $select, s.odataContext for @odata.context;
+//   - s.read(func(*State)) and s.mutate(func(*State) error) for state (mutate persists);
+//   - s.markCreated(kind, id) after creating an object and s.lagging(kind, id) before
+//     GET/PATCH/DELETE of it (answer notFoundGraph while it lags: read_after_write_lag knob);
+//   - callerFrom(r.Context()) for the caller's app and tenant.
+//
+// Writes (POST/PATCH/PUT/DELETE) are counted by the pipeline for the write quota and
+// fail_after_writes; a handler does nothing for that.
+//
+// # Adding an Exchange cmdlet
+//
+//	func init() {
+//		registerCmdlet("Get-MigrationBatch", []string{"Identity", "Status"}, cmdGetMigrationBatch)
+//	}
+//
+// A CmdletFunc gets a *CmdletContext (Read, Mutate, MarkCreated/Lagging for exchange_lag, Warn for
+// @adminapi.warnings) and Params (String, Bool, Int, Strings, Unlimited, Has; names are
+// case-insensitive). It returns the `value` objects — counts and Unlimited values as strings where
+// the service sends strings, typed properties with "Prop@odata.type" annotations — or an error
+// built with NotFound, AlreadyExists or Invalid. Undeclared parameters are rejected like
+// PowerShell's binder does; unknown cmdlets answer 403 with an empty body. Paging is automatic.
+//
+// # Adding state
+//
+// Add a field to State (snake_case json tag, omitempty, zero value = "none yet") and, if a seed may
+// pre-populate it, to Seed and Seed.toState. Only touch State inside read/mutate. Lock order:
+// stateMu may be held while taking faultMu (e.g. Lagging inside Mutate), never the reverse.
+//
+// # Adding a knob
+//
+// Add the field to Knobs, knobsJSON, MarshalJSON/UnmarshalJSON, mergeKnobs and Validate, apply it
+// in the pipeline, and add a flag in cmd/fakecloud.
+package fakecloud

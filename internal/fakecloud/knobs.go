@@ -1,0 +1,294 @@
+package fakecloud
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Knobs are the fault-injection settings of a Server. Every knob is off at its zero value, so
+// `Knobs{}` is a well-behaved cloud. Knobs are set at start (Seed.Knobs, Options.Knobs, command-line
+// flags) and at run time with Server.SetKnobs or POST /_fake/knobs.
+//
+// In JSON the field names are snake_case; durations are strings such as "50ms" or "2m30s" (a bare
+// number is read as seconds).
+type Knobs struct {
+	// Latency is added to every request of all three services (login, graph, exchange).
+	Latency time.Duration
+
+	// WriteQuota and WriteWindow imitate Entra's write quota: at most WriteQuota writes
+	// (POST/PATCH/PUT/DELETE on Graph, each $batch sub-request counting, the $batch POST itself not)
+	// per sliding WriteWindow per app+tenant. Over quota: 429 with Retry-After = whole seconds until
+	// the window frees a slot, x-ms-throttle-information: WriteLimitExceeded and
+	// x-ms-throttle-scope: Tenant_Application/Write/<appId>/<tenantId>. Both must be > 0 to apply.
+	WriteQuota  int
+	WriteWindow time.Duration
+
+	// ThrottleRatio is the share (0..1) of Graph requests (sub-requests included) answered 429
+	// TooManyRequests with Retry-After = RetryAfter seconds.
+	ThrottleRatio float64
+	// RetryAfter is the Retry-After value, in seconds (fractions allowed), sent with ratio-based 429s
+	// and 503s of Graph and Exchange. 0 is sent as "0".
+	RetryAfter float64
+	// Fail503Ratio is the share (0..1) of Graph requests (sub-requests included) answered 503.
+	// It does not apply to Exchange (use ExchangeThrottleRatio / ExchangeConcurrencyRatio there).
+	Fail503Ratio float64
+
+	// ReadAfterWriteLag: Graph objects created less than this long ago answer 404
+	// Request_ResourceNotFound on GET/PATCH/DELETE of that object (routes call s.markCreated and
+	// s.lagging).
+	ReadAfterWriteLag time.Duration
+
+	// FailAfterWrites (K > 0): after K successful Graph writes every further Graph write answers
+	// 500 InternalServerError, until the knobs are set again (which restarts the count). Simulates
+	// a crash half-way through an apply.
+	FailAfterWrites int
+
+	// ExchangeErrorForm selects the form of error.details[].message in InvokeCommand errors:
+	// "pipe" (default) "<errorId>|<ExceptionType>|<text>" or "json"
+	// "{\"Message\":...,\"TypeName\":...,\"InnerError\":null}".
+	ExchangeErrorForm string
+	// ExchangeThrottleRatio is the share (0..1) of InvokeCommand requests answered 429 with
+	// Retry-After = RetryAfter.
+	ExchangeThrottleRatio float64
+	// ExchangeConcurrencyRatio is the share (0..1) of InvokeCommand requests answered HTTP 500,
+	// text/plain, "You have reached the maximum number of concurrent requests per tenant. Please
+	// wait and try again".
+	ExchangeConcurrencyRatio float64
+	// ExchangeRedirect: every InvokeCommand POST on the canonical path is answered 302 with
+	// Location <exchange>/regional/adminapi/beta/<tenant>/InvokeCommand, which serves the same API.
+	ExchangeRedirect bool
+	// ExchangePageSize is the InvokeCommand page size (0 means 1000). A client may lower it with
+	// `Prefer: odata.maxpagesize=N`.
+	ExchangePageSize int
+	// ExchangeLag: objects made by New-* cmdlets answer not-found for this long.
+	ExchangeLag time.Duration
+
+	// RandomSeed, when not 0, seeds the random source behind the ratios and the $batch response
+	// order, so runs are repeatable. Setting the knobs again re-seeds it.
+	RandomSeed int64
+}
+
+// Exchange error forms accepted by Knobs.ExchangeErrorForm.
+const (
+	ExchangeErrorPipe = "pipe"
+	ExchangeErrorJSON = "json"
+)
+
+// defaultExchangePageSize is the InvokeCommand page size when Knobs.ExchangePageSize is 0.
+const defaultExchangePageSize = 1000
+
+// Validate reports knob values that make no sense (ratios outside 0..1, negative durations or
+// counts, an unknown error form).
+func (k Knobs) Validate() error {
+	var problems []string
+	ratio := func(name string, v float64) {
+		if v < 0 || v > 1 || math.IsNaN(v) {
+			problems = append(problems, fmt.Sprintf("%s must be between 0 and 1, got %v", name, v))
+		}
+	}
+	nonNeg := func(name string, v int64) {
+		if v < 0 {
+			problems = append(problems, fmt.Sprintf("%s must not be negative", name))
+		}
+	}
+	ratio("throttle_ratio", k.ThrottleRatio)
+	ratio("fail_503_ratio", k.Fail503Ratio)
+	ratio("exchange_throttle_ratio", k.ExchangeThrottleRatio)
+	ratio("exchange_concurrency_ratio", k.ExchangeConcurrencyRatio)
+	nonNeg("latency", int64(k.Latency))
+	nonNeg("write_quota", int64(k.WriteQuota))
+	nonNeg("write_window", int64(k.WriteWindow))
+	nonNeg("read_after_write_lag", int64(k.ReadAfterWriteLag))
+	nonNeg("fail_after_writes", int64(k.FailAfterWrites))
+	nonNeg("exchange_page_size", int64(k.ExchangePageSize))
+	nonNeg("exchange_lag", int64(k.ExchangeLag))
+	if k.RetryAfter < 0 || math.IsNaN(k.RetryAfter) || math.IsInf(k.RetryAfter, 0) {
+		problems = append(problems, "retry_after must be a non-negative number of seconds")
+	}
+	switch k.ExchangeErrorForm {
+	case "", ExchangeErrorPipe, ExchangeErrorJSON:
+	default:
+		problems = append(problems, fmt.Sprintf("exchange_error_form must be %q or %q, got %q",
+			ExchangeErrorPipe, ExchangeErrorJSON, k.ExchangeErrorForm))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid knobs: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// pageSize is the effective Exchange page size.
+func (k Knobs) pageSize() int {
+	if k.ExchangePageSize <= 0 {
+		return defaultExchangePageSize
+	}
+	return k.ExchangePageSize
+}
+
+// retryAfterHeader formats RetryAfter the way a Retry-After header carries it.
+func (k Knobs) retryAfterHeader() string {
+	return strconv.FormatFloat(k.RetryAfter, 'f', -1, 64)
+}
+
+// jsonDuration is a time.Duration that reads "1.5s" or a number of seconds and writes "1.5s".
+type jsonDuration time.Duration
+
+func (d jsonDuration) MarshalJSON() ([]byte, error) {
+	if d == 0 {
+		return []byte(`"0s"`), nil
+	}
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *jsonDuration) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		*d = 0
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		if str == "" {
+			*d = 0
+			return nil
+		}
+		v, err := time.ParseDuration(str)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q: %w", str, err)
+		}
+		*d = jsonDuration(v)
+		return nil
+	}
+	secs, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("invalid duration %s: want a string like \"1.5s\" or a number of seconds", s)
+	}
+	*d = jsonDuration(secs * float64(time.Second))
+	return nil
+}
+
+// knobsJSON is the wire form of Knobs.
+type knobsJSON struct {
+	Latency                  jsonDuration `json:"latency"`
+	WriteQuota               int          `json:"write_quota"`
+	WriteWindow              jsonDuration `json:"write_window"`
+	ThrottleRatio            float64      `json:"throttle_ratio"`
+	RetryAfter               float64      `json:"retry_after"`
+	Fail503Ratio             float64      `json:"fail_503_ratio"`
+	ReadAfterWriteLag        jsonDuration `json:"read_after_write_lag"`
+	FailAfterWrites          int          `json:"fail_after_writes"`
+	ExchangeErrorForm        string       `json:"exchange_error_form"`
+	ExchangeThrottleRatio    float64      `json:"exchange_throttle_ratio"`
+	ExchangeConcurrencyRatio float64      `json:"exchange_concurrency_ratio"`
+	ExchangeRedirect         bool         `json:"exchange_redirect"`
+	ExchangePageSize         int          `json:"exchange_page_size"`
+	ExchangeLag              jsonDuration `json:"exchange_lag"`
+	RandomSeed               int64        `json:"random_seed"`
+}
+
+// MarshalJSON writes the snake_case form with durations as strings.
+func (k Knobs) MarshalJSON() ([]byte, error) {
+	return json.Marshal(knobsJSON{
+		Latency:                  jsonDuration(k.Latency),
+		WriteQuota:               k.WriteQuota,
+		WriteWindow:              jsonDuration(k.WriteWindow),
+		ThrottleRatio:            k.ThrottleRatio,
+		RetryAfter:               k.RetryAfter,
+		Fail503Ratio:             k.Fail503Ratio,
+		ReadAfterWriteLag:        jsonDuration(k.ReadAfterWriteLag),
+		FailAfterWrites:          k.FailAfterWrites,
+		ExchangeErrorForm:        k.ExchangeErrorForm,
+		ExchangeThrottleRatio:    k.ExchangeThrottleRatio,
+		ExchangeConcurrencyRatio: k.ExchangeConcurrencyRatio,
+		ExchangeRedirect:         k.ExchangeRedirect,
+		ExchangePageSize:         k.ExchangePageSize,
+		ExchangeLag:              jsonDuration(k.ExchangeLag),
+		RandomSeed:               k.RandomSeed,
+	})
+}
+
+// UnmarshalJSON reads the snake_case form; unknown fields are an error so typos show up.
+func (k *Knobs) UnmarshalJSON(b []byte) error {
+	var j knobsJSON
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("knobs: %w", err)
+	}
+	*k = Knobs{
+		Latency:                  time.Duration(j.Latency),
+		WriteQuota:               j.WriteQuota,
+		WriteWindow:              time.Duration(j.WriteWindow),
+		ThrottleRatio:            j.ThrottleRatio,
+		RetryAfter:               j.RetryAfter,
+		Fail503Ratio:             j.Fail503Ratio,
+		ReadAfterWriteLag:        time.Duration(j.ReadAfterWriteLag),
+		FailAfterWrites:          j.FailAfterWrites,
+		ExchangeErrorForm:        j.ExchangeErrorForm,
+		ExchangeThrottleRatio:    j.ExchangeThrottleRatio,
+		ExchangeConcurrencyRatio: j.ExchangeConcurrencyRatio,
+		ExchangeRedirect:         j.ExchangeRedirect,
+		ExchangePageSize:         j.ExchangePageSize,
+		ExchangeLag:              time.Duration(j.ExchangeLag),
+		RandomSeed:               j.RandomSeed,
+	}
+	return nil
+}
+
+// mergeKnobs returns base with every non-zero field of over copied on top.
+func mergeKnobs(base, over Knobs) Knobs {
+	out := base
+	if over.Latency != 0 {
+		out.Latency = over.Latency
+	}
+	if over.WriteQuota != 0 {
+		out.WriteQuota = over.WriteQuota
+	}
+	if over.WriteWindow != 0 {
+		out.WriteWindow = over.WriteWindow
+	}
+	if over.ThrottleRatio != 0 {
+		out.ThrottleRatio = over.ThrottleRatio
+	}
+	if over.RetryAfter != 0 {
+		out.RetryAfter = over.RetryAfter
+	}
+	if over.Fail503Ratio != 0 {
+		out.Fail503Ratio = over.Fail503Ratio
+	}
+	if over.ReadAfterWriteLag != 0 {
+		out.ReadAfterWriteLag = over.ReadAfterWriteLag
+	}
+	if over.FailAfterWrites != 0 {
+		out.FailAfterWrites = over.FailAfterWrites
+	}
+	if over.ExchangeErrorForm != "" {
+		out.ExchangeErrorForm = over.ExchangeErrorForm
+	}
+	if over.ExchangeThrottleRatio != 0 {
+		out.ExchangeThrottleRatio = over.ExchangeThrottleRatio
+	}
+	if over.ExchangeConcurrencyRatio != 0 {
+		out.ExchangeConcurrencyRatio = over.ExchangeConcurrencyRatio
+	}
+	if over.ExchangeRedirect {
+		out.ExchangeRedirect = true
+	}
+	if over.ExchangePageSize != 0 {
+		out.ExchangePageSize = over.ExchangePageSize
+	}
+	if over.ExchangeLag != 0 {
+		out.ExchangeLag = over.ExchangeLag
+	}
+	if over.RandomSeed != 0 {
+		out.RandomSeed = over.RandomSeed
+	}
+	return out
+}
