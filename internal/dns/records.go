@@ -2,7 +2,7 @@
 // (verificationDnsRecords and serviceConfigurationRecords) into zone-relative records with
 // stable keys, fills in what Graph leaves out from the cloud table, merges SPF, lists the Tencent
 // Exmail records the cutover replaces, and renders the result for DNSPod
-// (tencentcloud_dnspod_record) or as BIND zone text. It does no I/O.
+// (tencentcloud_dnspod_record) or as BIND zone text. Only lookup.go does I/O (DNS queries).
 package dns
 
 import (
