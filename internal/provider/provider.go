@@ -261,12 +261,17 @@ func (p *m365Provider) Configure(ctx context.Context, req provider.ConfigureRequ
 }
 
 func (p *m365Provider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewDomainResource,
+		NewDomainVerificationResource,
+	}
 }
 
 func (p *m365Provider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewSubscribedSkusDataSource,
+		NewDNSRecordsDataSource,
+		NewMailClientSettingsDataSource,
 	}
 }
 

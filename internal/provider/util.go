@@ -1,11 +1,20 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
+	fwdiag "github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 )
+
+// diagList is the framework's diagnostics (the name diag is our wording package).
+type diagList = fwdiag.Diagnostics
 
 func sortStrings(s []string) []string {
 	out := append([]string(nil), s...)
@@ -14,7 +23,7 @@ func sortStrings(s []string) []string {
 }
 
 // clientsFrom is the Configure step of every resource and data source.
-func clientsFrom(providerData any, d *diag.Diagnostics) *Clients {
+func clientsFrom(providerData any, d *diagList) *Clients {
 	if providerData == nil {
 		return nil // the provider is not configured yet (validation, or unknown provider values)
 	}
@@ -24,4 +33,86 @@ func clientsFrom(providerData any, d *diag.Diagnostics) *Clients {
 		return nil
 	}
 	return c
+}
+
+func setStrings(s types.Set) []string {
+	if s.IsNull() || s.IsUnknown() {
+		return nil
+	}
+	var out []string
+	for _, v := range s.Elements() {
+		if sv, ok := v.(types.String); ok && !sv.IsUnknown() && !sv.IsNull() {
+			out = append(out, sv.ValueString())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func listStrings(l types.List) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	var out []string
+	for _, v := range l.Elements() {
+		if sv, ok := v.(types.String); ok && !sv.IsUnknown() && !sv.IsNull() {
+			out = append(out, sv.ValueString())
+		}
+	}
+	return out
+}
+
+func stringSet(in []string) types.Set {
+	vals := make([]string, 0, len(in))
+	vals = append(vals, in...)
+	sort.Strings(vals)
+	s, _ := types.SetValueFrom(context.Background(), types.StringType, vals)
+	return s
+}
+
+func sameStrings(a, b []string) bool {
+	a, b = sortStrings(a), sortStrings(b)
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// domainNameValidator checks a DNS domain name at plan time.
+type domainNameValidator struct{}
+
+func (domainNameValidator) Description(context.Context) string {
+	return "must be a fully qualified domain name such as contoso.com"
+}
+
+func (v domainNameValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (domainNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := dns.NormalizeZone(req.ConfigValue.ValueString()); err != nil || !strings.Contains(strings.Trim(req.ConfigValue.ValueString(), "."), ".") {
+		msg := "it needs at least two labels"
+		if err != nil {
+			msg = err.Error()
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Domain Name",
+			fmt.Sprintf("While checking %s, the value %q is not a domain name: %s.\n\nGive the fully qualified name, e.g. contoso.com, without a scheme, path or trailing dot.", req.Path, req.ConfigValue.ValueString(), msg))
+	}
 }

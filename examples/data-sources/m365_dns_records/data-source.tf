@@ -1,0 +1,26 @@
+# At cutover: the records Exchange Online needs, shaped for DNSPod, and Exmail's records to remove.
+data "m365_dns_records" "cutover" {
+  domain            = "contoso.com"
+  stage             = "cutover"
+  replaces          = "exmail"
+  keep_spf_includes = [] # e.g. ["spf.mail.qq.com"] while Exmail still sends for some users
+}
+
+# The keys (mx, autodiscover, spf, msoid for 21Vianet, ...) are known at plan time.
+resource "tencentcloud_dnspod_record" "m365" {
+  for_each = data.m365_dns_records.cutover.dnspod_records
+
+  domain      = each.value.domain
+  sub_domain  = each.value.sub_domain
+  record_type = each.value.record_type
+  record_line = each.value.record_line
+  value       = each.value.value
+  mx          = each.value.mx
+  ttl         = each.value.ttl
+  remark      = each.value.remark
+}
+
+# The same records for any other DNS host.
+output "zone_file" {
+  value = data.m365_dns_records.cutover.zone_file
+}
