@@ -81,6 +81,10 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if s.Knobs().StrictBatchDependencies && !batchPatternAllowed(items) {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Batch should be either fully sequential or fully parallel") // UNCONFIRMED wording
+		return
+	}
 	order, ok := batchOrder(items, index)
 	if !ok {
 		graphError(w, http.StatusBadRequest, "BadRequest", "The dependsOn references of this batch form a cycle.")
@@ -115,6 +119,32 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		s.shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"responses": out})
+}
+
+// batchPatternAllowed applies Graph's documented dependsOn limitation (StrictBatchDependencies):
+// every request depends on at most one other, and the batch is parallel (no dependsOn),
+// sequential (each request after the first depends on the one before it) or "same" (every
+// request with a dependsOn names the same request).
+func batchPatternAllowed(items []batchItem) bool {
+	parallel, serial, same := true, true, true
+	common := ""
+	for i, it := range items {
+		if len(it.DependsOn) > 1 {
+			return false
+		}
+		if len(it.DependsOn) == 1 {
+			parallel = false
+			d := strings.ToLower(it.DependsOn[0])
+			if common == "" {
+				common = d
+			}
+			same = same && d == common
+			serial = serial && i > 0 && d == strings.ToLower(items[i-1].ID)
+		} else if i > 0 {
+			serial = false
+		}
+	}
+	return parallel || serial || same
 }
 
 // batchOrder is a stable topological order: at each step the earliest request (in request order)
@@ -284,7 +314,7 @@ func (m *memWriter) batchResponse(id string) batchResponse {
 			out.Headers[k] = v
 		}
 	}
-	for _, k := range []string{"x-ms-throttle-information", "x-ms-throttle-scope"} {
+	for _, k := range []string{"x-ms-throttle-information", "x-ms-throttle-scope", "x-ms-throttle-limit-percentage"} {
 		if v := m.header.Get(k); v != "" {
 			out.Headers[k] = v
 		}

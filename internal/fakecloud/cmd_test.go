@@ -35,7 +35,8 @@ func TestCommandProcess(t *testing.T) {
 	help, _ := exec.Command(bin, "-h").CombinedOutput()
 	for _, flag := range []string{"-ready-file", "-seed", "-state", "-latency", "-write-quota", "-write-window", "-throttle-ratio",
 		"-retry-after", "-fail-503-ratio", "-lag", "-fail-after-writes", "-exchange-error-form", "-exchange-redirect",
-		"-exchange-page-size", "-exchange-lag", "-exchange-throttle-ratio", "-exchange-concurrency-ratio", "-random-seed"} {
+		"-exchange-page-size", "-exchange-lag", "-exchange-throttle-ratio", "-exchange-concurrency-ratio", "-random-seed",
+		"-migration-polls-per-step", "-imap-root-ca"} {
 		if !strings.Contains(string(help), flag+" ") && !strings.Contains(string(help), flag+"\n") {
 			t.Fatalf("-h does not list %s:\n%s", flag, help)
 		}

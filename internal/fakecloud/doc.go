@@ -46,6 +46,44 @@
 // Writes (POST/PATCH/PUT/DELETE) are counted by the pipeline for the write quota and
 // fail_after_writes; a handler does nothing for that.
 //
+// # Domains
+//
+// domains.go serves /v1.0/domains: list ($select, $top, @odata.nextLink), POST, GET, PATCH,
+// DELETE, /verify, /forceDelete, /verificationDnsRecords, /serviceConfigurationRecords (per
+// supportedServices and per Seed.Environment) and /domainNameReferences. State.Domains holds
+// them by lower-case id; the initial domain is always there (verified, initial, root, default
+// unless a seed domain is). Seed.Domains pre-creates domains; Seed.DomainReferences simulates
+// users, groups and applications that use a domain (it may be one the test adds later).
+//
+// Verify succeeds when the domain has a verified ancestor in the tenant, when the auto_verify
+// knob is set, or when the DNS server of the dns_server knob (e.g. an internal/dnstest server)
+// answers the domain's TXT MS=ms######## (or its MX ms########.msv1.invalid) at the apex; the
+// code is derived from tenant and domain. forceDelete renames references to the initial domain
+// at once and leaves the domain visible with state ForceDelete/InProgress for two GETs of it or
+// one second, whichever comes first. Error texts that Microsoft does not document are marked
+// UNCONFIRMED in domains.go.
+//
+// Other object kinds that use domains (users) plug in from their addGraphRoutes installer:
+//
+//	s.addDomainReferenceSource(func(st *State, domain string) []DomainReference { ... })
+//	s.addDomainRenameHook(func(st *State, from, to string, disableUserAccounts bool) { ... })
+//
+// Sources make DELETE refuse and are listed by domainNameReferences; rename hooks run inside
+// forceDelete's mutate. Both run with the state locked: use st, never s.read or s.mutate. To
+// check a user's domain, read st.Domains[strings.ToLower(domain)] (IsVerified).
+//
+// # Migrations
+//
+// Exchange's migration cmdlets (migration_*.go) keep endpoints and batches in State. Batches move
+// through their transitional statuses when polled with Get-MigrationBatch (knob
+// migration_polls_per_step). While a batch is Syncing, the migration engine logs in to the
+// endpoint's IMAP server with each CSV row's credentials (imapcheck.Count) in background
+// goroutines stopped by Close: a wrong password fails that user, synced counts are the real
+// mailbox's. Seed/Options imap_root_cas lists PEM files of CAs it trusts. Passwords stay in memory:
+// the state file never holds them, and after a restart a batch needs its CSV again
+// (Set-MigrationBatch -AddUsers -CSVData). Every address must be a user with an Exchange Online
+// licence (State.Users), as IMAP migrations do not create mailboxes.
+//
 // # Adding an Exchange cmdlet
 //
 //	func init() {

@@ -261,6 +261,11 @@ func (s *Server) graphFault(w http.ResponseWriter, r *http.Request, write bool) 
 			}
 		} else {
 			times = append(times, now)
+			// Graph reports the share of the limit used once it is above 80 % (reference
+			// graph-api.md §4.3), here on admitted writes, with one decimal.
+			if usage := float64(len(times)) / float64(k.WriteQuota); usage > 0.8 {
+				w.Header().Set("x-ms-throttle-limit-percentage", strconv.FormatFloat(math.Round(usage*10)/10, 'f', 1, 64))
+			}
 		}
 		s.writeLog[key] = times
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,24 @@ type Knobs struct {
 	ExchangePageSize int
 	// ExchangeLag: objects made by New-* cmdlets answer not-found for this long.
 	ExchangeLag time.Duration
+	// MigrationPollsPerStep is how many Get-MigrationBatch polls a batch spends in each transitional
+	// status (Starting, Syncing, Stopping, Completing, Removing) before it moves on; 0 means 1.
+	// Syncing also waits for the migration engine to finish every user.
+	MigrationPollsPerStep int
+
+	// DNSServer ("host:port") is the DNS server POST /domains/{id}/verify asks for the domain's
+	// MS=ms######## TXT record (or its ms########.msv1.invalid MX alternative), e.g. an
+	// internal/dnstest server. Empty: verification fails unless AutoVerify is set.
+	DNSServer string
+	// AutoVerify makes POST /domains/{id}/verify succeed without looking at DNS.
+	AutoVerify bool
+
+	// StrictBatchDependencies makes $batch refuse dependsOn patterns other than fully parallel
+	// (no dependsOn), fully sequential (each request depends on the one before) or "same" (every
+	// dependent request depends on one request), with 400 "Batch should be either fully
+	// sequential or fully parallel" — Graph's documented limitation, whether it still applies is
+	// UNCONFIRMED (reference graph-api.md §4.1).
+	StrictBatchDependencies bool
 
 	// RandomSeed, when not 0, seeds the random source behind the ratios and the $batch response
 	// order, so runs are repeatable. Setting the knobs again re-seeds it.
@@ -106,6 +125,12 @@ func (k Knobs) Validate() error {
 	nonNeg("fail_after_writes", int64(k.FailAfterWrites))
 	nonNeg("exchange_page_size", int64(k.ExchangePageSize))
 	nonNeg("exchange_lag", int64(k.ExchangeLag))
+	nonNeg("migration_polls_per_step", int64(k.MigrationPollsPerStep))
+	if k.DNSServer != "" {
+		if _, port, err := net.SplitHostPort(k.DNSServer); err != nil || port == "" {
+			problems = append(problems, fmt.Sprintf("dns_server must be host:port, got %q", k.DNSServer))
+		}
+	}
 	if k.RetryAfter < 0 || math.IsNaN(k.RetryAfter) || math.IsInf(k.RetryAfter, 0) {
 		problems = append(problems, "retry_after must be a non-negative number of seconds")
 	}
@@ -119,6 +144,14 @@ func (k Knobs) Validate() error {
 		return fmt.Errorf("invalid knobs: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// pollsPerStep is the effective MigrationPollsPerStep.
+func (k Knobs) pollsPerStep() int {
+	if k.MigrationPollsPerStep <= 0 {
+		return 1
+	}
+	return k.MigrationPollsPerStep
 }
 
 // pageSize is the effective Exchange page size.
@@ -190,6 +223,10 @@ type knobsJSON struct {
 	ExchangeRedirect         bool         `json:"exchange_redirect"`
 	ExchangePageSize         int          `json:"exchange_page_size"`
 	ExchangeLag              jsonDuration `json:"exchange_lag"`
+	MigrationPollsPerStep    int          `json:"migration_polls_per_step"`
+	DNSServer                string       `json:"dns_server"`
+	AutoVerify               bool         `json:"auto_verify"`
+	StrictBatchDependencies  bool         `json:"strict_batch_dependencies"`
 	RandomSeed               int64        `json:"random_seed"`
 }
 
@@ -210,6 +247,10 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		ExchangeRedirect:         k.ExchangeRedirect,
 		ExchangePageSize:         k.ExchangePageSize,
 		ExchangeLag:              jsonDuration(k.ExchangeLag),
+		MigrationPollsPerStep:    k.MigrationPollsPerStep,
+		DNSServer:                k.DNSServer,
+		AutoVerify:               k.AutoVerify,
+		StrictBatchDependencies:  k.StrictBatchDependencies,
 		RandomSeed:               k.RandomSeed,
 	})
 }
@@ -237,6 +278,10 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		ExchangeRedirect:         j.ExchangeRedirect,
 		ExchangePageSize:         j.ExchangePageSize,
 		ExchangeLag:              time.Duration(j.ExchangeLag),
+		MigrationPollsPerStep:    j.MigrationPollsPerStep,
+		DNSServer:                j.DNSServer,
+		AutoVerify:               j.AutoVerify,
+		StrictBatchDependencies:  j.StrictBatchDependencies,
 		RandomSeed:               j.RandomSeed,
 	}
 	return nil
@@ -286,6 +331,18 @@ func mergeKnobs(base, over Knobs) Knobs {
 	}
 	if over.ExchangeLag != 0 {
 		out.ExchangeLag = over.ExchangeLag
+	}
+	if over.MigrationPollsPerStep != 0 {
+		out.MigrationPollsPerStep = over.MigrationPollsPerStep
+	}
+	if over.DNSServer != "" {
+		out.DNSServer = over.DNSServer
+	}
+	if over.AutoVerify {
+		out.AutoVerify = true
+	}
+	if over.StrictBatchDependencies {
+		out.StrictBatchDependencies = true
 	}
 	if over.RandomSeed != 0 {
 		out.RandomSeed = over.RandomSeed

@@ -103,6 +103,12 @@ func endpointNotFound(id string) *ExoError {
 	return NotFound(fmt.Sprintf("The migration endpoint \"%s\" can't be found.", id))
 }
 
+// endpointDuplicate is the 400 for an endpoint name in use. Exception type and text UNCONFIRMED.
+func endpointDuplicate(name string) *ExoError {
+	return AlreadyExists("Microsoft.Exchange.Migration.MigrationEndpointDuplicateException",
+		fmt.Sprintf("A migration endpoint named \"%s\" already exists.", name))
+}
+
 func cmdNewMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any, error) {
 	imap, err := p.Bool("IMAP")
 	if err != nil {
@@ -187,6 +193,12 @@ func cmdNewMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any, er
 		MaxConcurrentMigrations: maxMig, MaxConcurrentIncrementalSyncs: maxInc, SkipVerification: skip,
 		Created: time.Now().UTC(),
 	}
+	// The name is checked before the (slow) connection test.
+	var dup bool
+	ctx.Read(func(st *State) { dup = findEndpoint(st, name) >= 0 })
+	if dup {
+		return nil, endpointDuplicate(name)
+	}
 	if !skip && verifyIMAPEndpoint != nil {
 		if err := verifyIMAPEndpoint(ctx, ep); err != nil {
 			return nil, err
@@ -194,9 +206,7 @@ func cmdNewMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any, er
 	}
 	err = ctx.Mutate(func(st *State) error {
 		if findEndpoint(st, name) >= 0 {
-			// Exception type and text UNCONFIRMED.
-			return AlreadyExists("Microsoft.Exchange.Migration.MigrationEndpointDuplicateException",
-				fmt.Sprintf("A migration endpoint named \"%s\" already exists.", name))
+			return endpointDuplicate(name)
 		}
 		st.MigrationEndpoints = append(st.MigrationEndpoints, ep)
 		return nil
@@ -220,7 +230,11 @@ func cmdGetMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any, er
 	}
 	id = strings.TrimSpace(id)
 	var eps []MigrationEndpoint
+	active := map[string]int{}
 	ctx.Read(func(st *State) {
+		for _, e := range st.MigrationEndpoints {
+			active[e.GUID] = activeMigrationCount(st, e.Name)
+		}
 		if id != "" {
 			if i := findEndpoint(st, id); i >= 0 {
 				eps = append(eps, st.MigrationEndpoints[i])
@@ -238,7 +252,9 @@ func cmdGetMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any, er
 		if typ != "" && !strings.EqualFold(typ, e.EndpointType) {
 			continue
 		}
-		out = append(out, endpointJSON(e))
+		o := endpointJSON(e)
+		o["ActiveMigrationCount"] = strconv.Itoa(active[e.GUID])
+		out = append(out, o)
 	}
 	if id != "" && len(out) == 0 {
 		return nil, endpointNotFound(id)
@@ -255,11 +271,16 @@ func cmdRemoveMigrationEndpoint(ctx *CmdletContext, p Params) ([]map[string]any,
 	if id == "" {
 		return nil, missingMandatory("Identity")
 	}
-	// Later (migration batches): refuse while a batch references the endpoint (behaviour UNCONFIRMED).
 	return nil, ctx.Mutate(func(st *State) error {
 		i := findEndpoint(st, id)
 		if i < 0 || ctx.Lagging(lagKindEndpoint, st.MigrationEndpoints[i].Name) {
 			return endpointNotFound(id)
+		}
+		// Refused while a batch uses the endpoint (behaviour, exception and text UNCONFIRMED).
+		if b := batchUsingEndpoint(st, st.MigrationEndpoints[i].Name); b != "" {
+			return Invalid("Microsoft.Exchange.Migration.MigrationEndpointInUseException", fmt.Sprintf(
+				"The migration endpoint \"%s\" can't be removed because it's used by the migration batch \"%s\". "+
+					"Remove the batch first.", st.MigrationEndpoints[i].Name, b))
 		}
 		st.MigrationEndpoints = append(st.MigrationEndpoints[:i], st.MigrationEndpoints[i+1:]...)
 		return nil

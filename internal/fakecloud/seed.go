@@ -29,6 +29,18 @@ type Seed struct {
 	SKUs []SKU `json:"skus"`
 	// MigrationEndpoints are pre-existing Exchange migration endpoints (handy for paging tests).
 	MigrationEndpoints []MigrationEndpoint `json:"migration_endpoints,omitempty"`
+	// IMAPRootCAs are PEM files of CAs the migration engine trusts, besides the system pool, when it
+	// connects to an endpoint's IMAP server (tests point it at their IMAP server's CA).
+	IMAPRootCAs []string `json:"imap_root_cas,omitempty"`
+	// Domains are custom domains that exist from the start (the initial domain always does).
+	Domains []SeedDomain `json:"domains,omitempty"`
+	// DomainReferences simulate directory objects that use a domain: domain name ->
+	// [{type: user|group|application, id, display_name, name}] (domains.go). The domain may be
+	// one the test adds later; the references apply from then on.
+	DomainReferences map[string][]DomainReference `json:"domain_references,omitempty"`
+	// Users are users that exist from the start (users.go: SeedUser); their licences add to the
+	// SKUs' consumed units.
+	Users []SeedUser `json:"users,omitempty"`
 	// Knobs are the initial fault knobs; Options.Knobs and command-line flags override them.
 	Knobs Knobs `json:"knobs"`
 }
@@ -229,6 +241,12 @@ func (sd *Seed) toState() (*State, error) {
 			}
 		}
 		st.MigrationEndpoints = append(st.MigrationEndpoints, ep)
+	}
+	if err := seedDomains(st, sd); err != nil {
+		return nil, err
+	}
+	if err := seedUsers(st, sd); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -31,6 +31,8 @@ type Options struct {
 	Knobs Knobs
 	// Logf, when set, receives one line per request (never bodies or secrets) and internal errors.
 	Logf func(format string, args ...any)
+	// IMAPRootCAs are PEM files of CAs the migration engine trusts (added to Seed.IMAPRootCAs).
+	IMAPRootCAs []string
 }
 
 // ReadyInfo is what a client needs to talk to a Server; cmd/fakecloud writes it as the ready file.
@@ -59,6 +61,14 @@ type Server struct {
 	closed  bool
 
 	graphMux *http.ServeMux
+
+	// domainRefSources and domainRenameHooks are registered by route installers before the
+	// server serves (domains.go: addDomainReferenceSource, addDomainRenameHook).
+	domainRefSources  []DomainReferenceSource
+	domainRenameHooks []DomainRenameHook
+
+	// engine runs migration batches against the endpoints' IMAP servers (migration_engine.go).
+	engine *migrationEngine
 
 	stateMu sync.RWMutex
 	state   *State
@@ -123,6 +133,12 @@ func Start(opts Options) (*Server, error) {
 		stats:     newStats(),
 	}
 	s.setKnobsLocked(knobs)
+	if s.engine, err = newMigrationEngine(s, append(append([]string(nil), seed.IMAPRootCAs...), opts.IMAPRootCAs...)); err != nil {
+		return nil, err
+	}
+	if !fresh {
+		resumeMigrationState(st)
+	}
 
 	if fresh && s.stateFile != "" {
 		s.stateMu.Lock()
@@ -224,6 +240,7 @@ func (s *Server) Close() error {
 		}
 	}
 	s.wg.Wait()
+	s.engine.close()
 	return errors.Join(errs...)
 }
 

@@ -32,7 +32,19 @@ type State struct {
 	Apps          []App  `json:"apps"`
 	SKUs          []SKU  `json:"skus"`
 
+	// Domains are the tenant's domains by lower-case id (domains.go); the initial domain is always
+	// there. DomainReferences are seeded objects that use a domain, by lower-case domain name.
+	Domains          map[string]Domain            `json:"domains,omitempty"`
+	DomainReferences map[string][]DomainReference `json:"domain_references,omitempty"`
+
+	// Users are the tenant's users by id (users.go), soft-deleted ones included. Passwords are
+	// stored only as salted hashes.
+	Users map[string]User `json:"users,omitempty"`
+
 	MigrationEndpoints []MigrationEndpoint `json:"migration_endpoints,omitempty"`
+	// MigrationBatches are the Exchange migration batches with their users (migration_batches.go).
+	// User passwords are never written to the state file.
+	MigrationBatches []MigrationBatch `json:"migration_batches,omitempty"`
 }
 
 // MigrationEndpoint is an Exchange Online migration endpoint (IMAP only, for now).
@@ -143,6 +155,7 @@ func loadStateFile(path string) (*State, error) {
 	if len(st.Apps) == 0 {
 		return nil, fmt.Errorf("state file %s has no apps", path)
 	}
+	ensureInitialDomain(&st) // state files written before domains existed
 	st.Version = stateVersion
 	return &st, nil
 }

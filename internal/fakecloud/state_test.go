@@ -23,7 +23,8 @@ func TestStatePersistedAndReloaded(t *testing.T) {
 		t.Fatalf("state file not written at start: %v", err)
 	}
 	resp, b := f1.invoke("", f1.exchangeToken(), "New-MigrationEndpoint",
-		map[string]any{"IMAP": true, "Name": "Persisted", "RemoteServer": "imap.example.com", "Security": "Tls", "Port": 143}, nil)
+		map[string]any{"IMAP": true, "Name": "Persisted", "RemoteServer": "imap.example.com", "Security": "Tls", "Port": 143,
+			"SkipVerification": true}, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("New: %d %s", resp.StatusCode, b)
 	}

@@ -28,7 +28,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen host:port; port 0 = random ports, port P = login P, graph P+1, exchange P+2")
 	readyFile := fs.String("ready-file", "", "write connection details (JSON) to this file once listening")
-	seedFile := fs.String("seed", "", "seed JSON file (tenant, apps, skus, migration_endpoints, knobs)")
+	seedFile := fs.String("seed", "", "seed JSON file (tenant, apps, skus, migration_endpoints, imap_root_cas, domains, domain_references, knobs)")
 	stateFile := fs.String("state", "", "state file: loaded if it exists (wins over the seed), rewritten after every change")
 	verbose := fs.Bool("v", false, "log one line per request to stderr")
 
@@ -48,7 +48,19 @@ func run(args []string, stderr io.Writer) int {
 	fs.BoolVar(&k.ExchangeRedirect, "exchange-redirect", false, "answer InvokeCommand with a 302 to a regional path")
 	fs.IntVar(&k.ExchangePageSize, "exchange-page-size", 0, "InvokeCommand page size (default 1000)")
 	fs.DurationVar(&k.ExchangeLag, "exchange-lag", 0, "objects made by New-* cmdlets answer not-found for this long")
+	fs.StringVar(&k.DNSServer, "dns-server", "", "DNS server (host:port) that domain verification asks for the MS=ms... TXT record")
+	fs.BoolVar(&k.AutoVerify, "auto-verify", false, "domain verification always succeeds, without asking DNS")
+	fs.IntVar(&k.MigrationPollsPerStep, "migration-polls-per-step", 0,
+		"Get-MigrationBatch polls a batch spends in each transitional status (default 1)")
+	fs.BoolVar(&k.StrictBatchDependencies, "strict-batch-dependencies", false,
+		"$batch refuses dependsOn patterns that are neither fully parallel nor fully sequential")
 	fs.Int64Var(&k.RandomSeed, "random-seed", 0, "seed for the ratios and $batch order (0 = random)")
+	var imapRootCAs []string
+	fs.Func("imap-root-ca", "PEM file of a CA the migration engine trusts for IMAP servers (repeatable; adds to the seed's imap_root_cas)",
+		func(v string) error {
+			imapRootCAs = append(imapRootCAs, v)
+			return nil
+		})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [knob flags]\n\n")
 		fs.PrintDefaults()
@@ -104,6 +116,14 @@ func run(args []string, stderr io.Writer) int {
 			knobs.ExchangePageSize = k.ExchangePageSize
 		case "exchange-lag":
 			knobs.ExchangeLag = k.ExchangeLag
+		case "dns-server":
+			knobs.DNSServer = k.DNSServer
+		case "auto-verify":
+			knobs.AutoVerify = k.AutoVerify
+		case "migration-polls-per-step":
+			knobs.MigrationPollsPerStep = k.MigrationPollsPerStep
+		case "strict-batch-dependencies":
+			knobs.StrictBatchDependencies = k.StrictBatchDependencies
 		case "random-seed":
 			knobs.RandomSeed = k.RandomSeed
 		}
@@ -114,7 +134,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	seed.Knobs = knobs
 
-	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile}
+	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile, IMAPRootCAs: imapRootCAs}
 	if *verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(stderr, "%s fakecloud: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))

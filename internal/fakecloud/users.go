@@ -1,0 +1,1577 @@
+package fakecloud
+
+// The Graph /users routes (reference graph-api.md §3 and "Implications"): create with the
+// documented validation, read/list with $select, $filter, $count and @odata.nextLink paging,
+// update, soft delete with the deleted-items container, and assignLicense with seat accounting on
+// the tenant's SKUs.
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/language"
+)
+
+func init() {
+	addGraphRoutes(func(s *Server, mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1.0/users", s.handleCreateUser)
+		mux.HandleFunc("GET /v1.0/users", s.handleListUsers)
+		mux.HandleFunc("GET /v1.0/users/{id}", s.handleGetUser)
+		mux.HandleFunc("PATCH /v1.0/users/{id}", s.handleUpdateUser)
+		mux.HandleFunc("DELETE /v1.0/users/{id}", s.handleDeleteUser)
+		mux.HandleFunc("POST /v1.0/users/{id}/assignLicense", s.handleAssignLicense)
+		mux.HandleFunc("GET /v1.0/directory/deletedItems/microsoft.graph.user", s.handleListDeletedUsers)
+		mux.HandleFunc("GET /v1.0/directory/deletedItems/{id}", s.handleGetDeletedItem)
+		mux.HandleFunc("POST /v1.0/directory/deletedItems/{id}/restore", s.handleRestoreDeletedItem)
+		mux.HandleFunc("DELETE /v1.0/directory/deletedItems/{id}", s.handlePurgeDeletedItem)
+
+		s.addDomainReferenceSource(userDomainReferences)
+		s.addDomainRenameHook(renameUserDomains)
+	})
+}
+
+// User is an Entra user of the fake tenant (Graph's user resource, reference graph-api.md §3.1).
+// Its key in State.Users is the id. The password is never stored: only a salted SHA-256 of it.
+type User struct {
+	// ID is the object id (a lower-case GUID).
+	ID                string   `json:"id"`
+	UserPrincipalName string   `json:"user_principal_name"`
+	DisplayName       string   `json:"display_name,omitempty"`
+	MailNickname      string   `json:"mail_nickname,omitempty"`
+	GivenName         string   `json:"given_name,omitempty"`
+	Surname           string   `json:"surname,omitempty"`
+	JobTitle          string   `json:"job_title,omitempty"`
+	Department        string   `json:"department,omitempty"`
+	CompanyName       string   `json:"company_name,omitempty"`
+	EmployeeID        string   `json:"employee_id,omitempty"`
+	OfficeLocation    string   `json:"office_location,omitempty"`
+	MobilePhone       string   `json:"mobile_phone,omitempty"`
+	FaxNumber         string   `json:"fax_number,omitempty"`
+	StreetAddress     string   `json:"street_address,omitempty"`
+	City              string   `json:"city,omitempty"`
+	State             string   `json:"state,omitempty"`
+	PostalCode        string   `json:"postal_code,omitempty"`
+	Country           string   `json:"country,omitempty"`
+	UsageLocation     string   `json:"usage_location,omitempty"`
+	PreferredLanguage string   `json:"preferred_language,omitempty"`
+	PasswordPolicies  string   `json:"password_policies,omitempty"`
+	BusinessPhones    []string `json:"business_phones,omitempty"`
+	OtherMails        []string `json:"other_mails,omitempty"`
+	AccountEnabled    bool     `json:"account_enabled"`
+
+	// PasswordHash is hex(SHA-256(salt || password)) and PasswordSalt the hex salt; both empty
+	// when the user has no password (seeded without one).
+	PasswordHash                  string    `json:"password_hash,omitempty"`
+	PasswordSalt                  string    `json:"password_salt,omitempty"`
+	ForceChangePasswordNextSignIn bool      `json:"force_change_password_next_sign_in,omitempty"`
+	LastPasswordChange            time.Time `json:"last_password_change,omitzero"`
+
+	AssignedLicenses []AssignedLicense `json:"assigned_licenses,omitempty"`
+	CreatedDateTime  time.Time         `json:"created_date_time"`
+	// Deleted users are in the deleted-items container: invisible under /users, restorable, and
+	// still holding their UPN.
+	Deleted         bool      `json:"deleted,omitempty"`
+	DeletedDateTime time.Time `json:"deleted_date_time,omitzero"`
+}
+
+// AssignedLicense is a licence of a user: a SKU and the service plans disabled in it.
+type AssignedLicense struct {
+	SkuID         string   `json:"sku_id"`
+	DisabledPlans []string `json:"disabled_plans,omitempty"`
+}
+
+// SeedUser is a user that exists before the test starts (Seed.Users). Missing id, display name
+// and mail nickname are derived from the UPN; account_enabled defaults to true; password, when
+// given, is stored hashed. Its licences count against the SKUs' consumed units, on top of the
+// seed's consumed value.
+type SeedUser struct {
+	User
+	AccountEnabled *bool  `json:"account_enabled,omitempty"`
+	Password       string `json:"password,omitempty"`
+}
+
+const (
+	userKind = "user" // markCreated / lagging kind
+
+	defaultUserPageSize = 100
+	maxUserPageSize     = 999
+)
+
+// userProp describes a string property of a user.
+type userProp struct {
+	name string // Graph's spelling
+	get  func(u *User) *string
+	max  int  // maximum length in characters (0: none stated)
+	def  bool // returned without $select
+}
+
+// userStringProps are the string properties in Graph's spelling with the limits of §3.1.
+var userStringProps = []userProp{
+	{"userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }, 113, true},
+	{"displayName", func(u *User) *string { return &u.DisplayName }, 256, true},
+	{"mailNickname", func(u *User) *string { return &u.MailNickname }, 64, false},
+	{"givenName", func(u *User) *string { return &u.GivenName }, 64, true},
+	{"surname", func(u *User) *string { return &u.Surname }, 64, true},
+	{"jobTitle", func(u *User) *string { return &u.JobTitle }, 128, true},
+	{"department", func(u *User) *string { return &u.Department }, 64, false},
+	{"companyName", func(u *User) *string { return &u.CompanyName }, 64, false},
+	{"employeeId", func(u *User) *string { return &u.EmployeeID }, 16, false},
+	{"officeLocation", func(u *User) *string { return &u.OfficeLocation }, 0, true},
+	{"mobilePhone", func(u *User) *string { return &u.MobilePhone }, 64, true},
+	{"faxNumber", func(u *User) *string { return &u.FaxNumber }, 0, false},
+	{"streetAddress", func(u *User) *string { return &u.StreetAddress }, 1024, false},
+	{"city", func(u *User) *string { return &u.City }, 128, false},
+	{"state", func(u *User) *string { return &u.State }, 128, false},
+	{"postalCode", func(u *User) *string { return &u.PostalCode }, 40, false},
+	{"country", func(u *User) *string { return &u.Country }, 128, false},
+	{"usageLocation", func(u *User) *string { return &u.UsageLocation }, 2, false},
+	{"preferredLanguage", func(u *User) *string { return &u.PreferredLanguage }, 0, true},
+	{"passwordPolicies", func(u *User) *string { return &u.PasswordPolicies }, 0, false},
+}
+
+// readOnlyUserProps are user properties a client cannot set.
+var readOnlyUserProps = []string{"id", "createdDateTime", "assignedLicenses", "mail", "securityIdentifier",
+	"deletedDateTime", "proxyAddresses"}
+
+func findUserProp(name string) *userProp {
+	for i := range userStringProps {
+		if strings.EqualFold(userStringProps[i].name, name) {
+			return &userStringProps[i]
+		}
+	}
+	return nil
+}
+
+// userError is a Graph error decided inside read/mutate.
+type userError struct {
+	status    int
+	code, msg string
+}
+
+func (e *userError) Error() string { return e.msg }
+
+func userBadRequest(format string, args ...any) *userError {
+	return &userError{http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf(format, args...)}
+}
+
+func invalidUserValue(prop string) *userError {
+	return userBadRequest("Invalid value specified for property '%s' of resource 'User'.", prop)
+}
+
+func userNotFoundError(key string) *userError {
+	return &userError{http.StatusNotFound, "Request_ResourceNotFound",
+		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key)}
+}
+
+// Messages of the documented errors (reference graph-api.md §3.1, §3.2).
+const (
+	msgDuplicateUPN     = "Another object with the same value for property userPrincipalName already exists."
+	msgWeakPassword     = "The specified password does not comply with password complexity requirements. Please provide a different password."
+	msgUnverifiedDomain = "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization."
+	msgNoUsageLocation  = "License assignment cannot be done for user with invalid usage location."
+)
+
+// writeUserError answers err: a *userError as Graph's error, anything else (state persistence) 500.
+func (s *Server) writeUserError(w http.ResponseWriter, err error) {
+	var ue *userError
+	if errors.As(err, &ue) {
+		graphError(w, ue.status, ue.code, ue.msg)
+		return
+	}
+	s.logf("fakecloud: users: %v", err)
+	graphError(w, http.StatusInternalServerError, "InternalServerError", "An internal server error occurred.")
+}
+
+// ---- validation ----------------------------------------------------------------------------
+
+// upnLocalChars are the characters allowed before the @ (§3.1).
+const upnLocalChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.-_!#^~"
+
+// validUPNSyntax checks the UPN policy of §3.1: local@domain, ≤64 before @, ≤48 after, ≤113 in
+// all, allowed characters, no "." first or right before the @.
+func validUPNSyntax(upn string) bool {
+	local, domain, ok := strings.Cut(upn, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
+		return false
+	}
+	if len(upn) > 113 || len(local) > 64 || len(domain) > 48 {
+		return false
+	}
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") {
+		return false
+	}
+	for _, r := range local {
+		if !strings.ContainsRune(upnLocalChars, r) {
+			return false
+		}
+	}
+	if !strings.Contains(domain, ".") {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" {
+			return false
+		}
+		for _, r := range label {
+			if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-')) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validMailNickname rejects what Exchange does not take in an alias (UNCONFIRMED list: non-ASCII,
+// space and @ ( ) \ [ ] " ; : < > ,).
+func validMailNickname(v string) bool {
+	for _, r := range v {
+		if r <= ' ' || r >= unicode.MaxASCII || strings.ContainsRune(`@()\[]";:<>,`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validUsageLocation accepts ISO 3166-1 alpha-2 country codes.
+func validUsageLocation(v string) bool {
+	if len(v) != 2 {
+		return false
+	}
+	reg, err := language.ParseRegion(v)
+	return err == nil && reg.IsCountry() && strings.EqualFold(reg.String(), v)
+}
+
+// passwordComplex applies the cloud password policy of §3.1: 8–256 ASCII characters from at
+// least 3 of lower case, upper case, digits and symbols (space included). The banned-password
+// list is not modelled.
+func passwordComplex(pw string) bool {
+	if len(pw) < 8 || len(pw) > 256 {
+		return false
+	}
+	var lower, upper, digit, symbol bool
+	for _, r := range pw {
+		switch {
+		case r > unicode.MaxASCII || r < ' ':
+			return false
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= '0' && r <= '9':
+			digit = true
+		default:
+			symbol = true
+		}
+	}
+	n := 0
+	for _, b := range []bool{lower, upper, digit, symbol} {
+		if b {
+			n++
+		}
+	}
+	return n >= 3
+}
+
+// hashPassword returns the salted SHA-256 of pw and its salt, both hex.
+func hashPassword(pw string) (hash, salt string) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	salt = hex.EncodeToString(b)
+	return passwordDigest(salt, pw), salt
+}
+
+func passwordDigest(salt, pw string) string {
+	h := sha256.Sum256([]byte(salt + "\x00" + pw))
+	return hex.EncodeToString(h[:])
+}
+
+// userPatch is a decoded create or update body. Strings map Graph names to a value or nil (null).
+type userPatch struct {
+	strings        map[string]*string
+	businessPhones *[]string
+	otherMails     *[]string
+	accountEnabled *bool
+	password       *string
+	forceChange    *bool
+}
+
+// parseUserBody decodes and checks a POST/PATCH /users body (everything that needs no state).
+func parseUserBody(r *http.Request, create bool) (userPatch, *userError) {
+	p := userPatch{strings: map[string]*string{}}
+	var body map[string]json.RawMessage
+	if err := decodeBody(r, &body); err != nil {
+		return p, userBadRequest("%s", err.Error())
+	}
+	for _, key := range sortedKeys(body) {
+		raw := body[key]
+		if strings.HasPrefix(key, "@") {
+			continue
+		}
+		if prop := findUserProp(key); prop != nil {
+			var v *string
+			if json.Unmarshal(raw, &v) != nil {
+				return p, invalidUserValue(prop.name)
+			}
+			p.strings[prop.name] = v
+			continue
+		}
+		switch strings.ToLower(key) {
+		case "businessphones", "othermails":
+			var v []string
+			if json.Unmarshal(raw, &v) != nil {
+				return p, invalidUserValue(key)
+			}
+			if v == nil {
+				v = []string{}
+			}
+			if strings.EqualFold(key, "businessPhones") {
+				p.businessPhones = &v
+			} else {
+				p.otherMails = &v
+			}
+		case "accountenabled":
+			var v *bool
+			if json.Unmarshal(raw, &v) != nil || v == nil {
+				return p, invalidUserValue("accountEnabled")
+			}
+			p.accountEnabled = v
+		case "passwordprofile":
+			var pp map[string]json.RawMessage
+			if json.Unmarshal(raw, &pp) != nil || pp == nil {
+				return p, invalidUserValue("passwordProfile")
+			}
+			for k, v := range pp {
+				switch strings.ToLower(k) {
+				case "password":
+					var s *string
+					if json.Unmarshal(v, &s) != nil {
+						return p, invalidUserValue("passwordProfile")
+					}
+					p.password = s
+				case "forcechangepasswordnextsignin", "forcechangepasswordnextsigninwithmfa":
+					var b bool
+					if json.Unmarshal(v, &b) != nil {
+						return p, invalidUserValue("passwordProfile")
+					}
+					if strings.EqualFold(k, "forceChangePasswordNextSignIn") {
+						p.forceChange = &b
+					}
+				default:
+					return p, userBadRequest("Property '%s' does not exist as a declared property or extension property.", k) // UNCONFIRMED wording
+				}
+			}
+		default:
+			for _, ro := range readOnlyUserProps {
+				if strings.EqualFold(ro, key) {
+					return p, userBadRequest("Property '%s' is read-only and cannot be set.", ro) // UNCONFIRMED wording
+				}
+			}
+			return p, userBadRequest("Property '%s' does not exist as a declared property or extension property.", key) // UNCONFIRMED wording
+		}
+	}
+
+	if create {
+		// Required properties (§3.1). The wording for a missing one is UNCONFIRMED.
+		for _, req := range []string{"accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"} {
+			missing := false
+			switch req {
+			case "accountEnabled":
+				missing = p.accountEnabled == nil
+			case "passwordProfile":
+				missing = p.password == nil || *p.password == ""
+			default:
+				v := p.strings[req]
+				missing = v == nil || strings.TrimSpace(*v) == ""
+			}
+			if missing {
+				return p, userBadRequest("Property '%s' is required when creating the resource.", req)
+			}
+		}
+	}
+	for _, prop := range userStringProps { // in table order, so the first problem is always the same
+		name := prop.name
+		v, ok := p.strings[name]
+		if !ok {
+			continue
+		}
+		if v == nil {
+			switch name {
+			case "userPrincipalName", "displayName", "mailNickname":
+				return p, invalidUserValue(name) // cannot be cleared
+			}
+			continue
+		}
+		if err := checkUserString(name, *v); err != nil {
+			return p, err
+		}
+	}
+	if p.businessPhones != nil {
+		if len(*p.businessPhones) > 1 { // "only one number can be set"
+			return p, invalidUserValue("businessPhones")
+		}
+		for _, v := range *p.businessPhones {
+			if v == "" || len([]rune(v)) > 64 {
+				return p, invalidUserValue("businessPhones")
+			}
+		}
+	}
+	if p.otherMails != nil {
+		if len(*p.otherMails) > 250 {
+			return p, invalidUserValue("otherMails")
+		}
+		for _, v := range *p.otherMails {
+			if len(v) > 250 || !strings.Contains(v, "@") || strings.IndexFunc(v, func(r rune) bool { return r > unicode.MaxASCII || r <= ' ' }) >= 0 {
+				return p, invalidUserValue("otherMails")
+			}
+		}
+	}
+	if p.password != nil {
+		if *p.password == "" && !create {
+			return p, invalidUserValue("passwordProfile")
+		}
+		if !passwordComplex(*p.password) {
+			return p, userBadRequest("%s", msgWeakPassword)
+		}
+	}
+	return p, nil
+}
+
+// checkUserString applies the limits of §3.1 to one string property.
+func checkUserString(name, v string) *userError {
+	prop := findUserProp(name)
+	if v == "" || (prop.max > 0 && len([]rune(v)) > prop.max) {
+		return invalidUserValue(name)
+	}
+	switch name {
+	case "userPrincipalName":
+		if !validUPNSyntax(v) {
+			return invalidUserValue(name)
+		}
+	case "mailNickname":
+		if !validMailNickname(v) {
+			return invalidUserValue(name)
+		}
+	case "usageLocation":
+		if !validUsageLocation(v) {
+			return invalidUserValue(name)
+		}
+	case "preferredLanguage":
+		if _, err := language.Parse(v); err != nil {
+			return invalidUserValue(name)
+		}
+	case "passwordPolicies":
+		for _, part := range strings.Split(v, ",") {
+			switch strings.TrimSpace(part) {
+			case "DisablePasswordExpiration", "DisableStrongPassword", "None":
+			default:
+				return invalidUserValue(name)
+			}
+		}
+	}
+	return nil
+}
+
+// ---- state helpers -------------------------------------------------------------------------
+
+// upnDomain is the lower-case domain part of a UPN.
+func upnDomain(upn string) string {
+	_, d, _ := strings.Cut(upn, "@")
+	return strings.ToLower(d)
+}
+
+// domainVerifiedLocked reports whether domain is a verified domain of the tenant.
+func domainVerifiedLocked(st *State, domain string) bool {
+	domain = strings.ToLower(domain)
+	if strings.EqualFold(domain, st.InitialDomain) {
+		return true
+	}
+	d, ok := st.Domains[domain]
+	return ok && d.IsVerified
+}
+
+// upnTakenLocked reports whether a user other than exceptID, deleted ones included, has the UPN.
+func upnTakenLocked(st *State, upn, exceptID string) bool {
+	for id, u := range st.Users {
+		if id != exceptID && strings.EqualFold(u.UserPrincipalName, upn) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupUserLocked finds a live (not deleted) user by id or UPN.
+func lookupUserLocked(st *State, key string) (string, bool) {
+	if u, ok := st.Users[strings.ToLower(key)]; ok && !u.Deleted {
+		return u.ID, true
+	}
+	for id, u := range st.Users {
+		if !u.Deleted && strings.EqualFold(u.UserPrincipalName, key) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// liveUserLocked resolves {id} for the /users/{id} routes: a missing, deleted or lagging user
+// is Graph's 404.
+func (s *Server) liveUserLocked(st *State, key string) (string, *userError) {
+	id, ok := lookupUserLocked(st, key)
+	if !ok || s.lagging(userKind, id) {
+		return "", userNotFoundError(key)
+	}
+	return id, nil
+}
+
+// skuLocked finds a SKU of the tenant by id.
+func skuLocked(st *State, skuID string) *SKU {
+	for i := range st.SKUs {
+		if strings.EqualFold(st.SKUs[i].SkuID, skuID) {
+			return &st.SKUs[i]
+		}
+	}
+	return nil
+}
+
+// consumeLicences adds (sign +1) or frees (sign -1) the seats of licences.
+func consumeLicences(st *State, lic []AssignedLicense, sign int) {
+	for _, l := range lic {
+		if k := skuLocked(st, l.SkuID); k != nil {
+			k.Consumed += sign
+			if k.Consumed < 0 {
+				k.Consumed = 0
+			}
+		}
+	}
+}
+
+// applyPatch writes a checked patch into u.
+func applyPatch(u *User, p userPatch, now time.Time) {
+	for name, v := range p.strings {
+		prop := findUserProp(name)
+		if v == nil {
+			*prop.get(u) = ""
+		} else {
+			*prop.get(u) = *v
+		}
+	}
+	if p.businessPhones != nil {
+		u.BusinessPhones = append([]string(nil), *p.businessPhones...)
+	}
+	if p.otherMails != nil {
+		u.OtherMails = append([]string(nil), *p.otherMails...)
+	}
+	if p.accountEnabled != nil {
+		u.AccountEnabled = *p.accountEnabled
+	}
+	if p.password != nil {
+		u.PasswordHash, u.PasswordSalt = hashPassword(*p.password)
+		u.LastPasswordChange = now
+	}
+	if p.forceChange != nil {
+		u.ForceChangePasswordNextSignIn = *p.forceChange
+	}
+}
+
+// securityIdentifier derives the S-1-12-1-... SID Entra shows for a cloud object id.
+func securityIdentifier(id string) string {
+	b, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
+	if err != nil || len(b) != 16 {
+		return ""
+	}
+	// The GUID's fields are little-endian in the SID's four 32-bit parts.
+	guid := []byte{b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]}
+	parts := make([]string, 4)
+	for i := range parts {
+		v := uint32(guid[i*4]) | uint32(guid[i*4+1])<<8 | uint32(guid[i*4+2])<<16 | uint32(guid[i*4+3])<<24
+		parts[i] = strconv.FormatUint(uint64(v), 10)
+	}
+	return "S-1-12-1-" + strings.Join(parts, "-")
+}
+
+// hasExchangePlan reports whether one of the licences includes an Exchange Online plan (the user
+// then has a mailbox and a mail address).
+func hasExchangePlan(st *State, lic []AssignedLicense) bool {
+	for _, l := range lic {
+		k := skuLocked(st, l.SkuID)
+		if k == nil {
+			continue
+		}
+		for _, p := range k.ServicePlans {
+			if strings.HasPrefix(p.ServicePlanName, "EXCHANGE_S_") && !containsFold(l.DisabledPlans, p.ServicePlanID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// entraUserJSON renders every property of u (Graph's user entity, null for unset strings).
+func entraUserJSON(st *State, u User) map[string]any {
+	m := map[string]any{"id": u.ID}
+	for _, p := range userStringProps {
+		if v := *p.get(&u); v != "" {
+			m[p.name] = v
+		} else {
+			m[p.name] = nil
+		}
+	}
+	m["businessPhones"] = nonNilStrings(u.BusinessPhones)
+	m["otherMails"] = nonNilStrings(u.OtherMails)
+	m["accountEnabled"] = u.AccountEnabled
+	lic := make([]map[string]any, 0, len(u.AssignedLicenses))
+	for _, l := range u.AssignedLicenses {
+		lic = append(lic, map[string]any{"skuId": l.SkuID, "disabledPlans": nonNilStrings(l.DisabledPlans)})
+	}
+	m["assignedLicenses"] = lic
+	m["createdDateTime"] = u.CreatedDateTime.UTC().Format(time.RFC3339)
+	m["securityIdentifier"] = securityIdentifier(u.ID)
+	m["mail"] = nil
+	proxies := []string{}
+	if hasExchangePlan(st, u.AssignedLicenses) {
+		m["mail"] = u.UserPrincipalName
+		proxies = append(proxies, "SMTP:"+u.UserPrincipalName)
+	}
+	m["proxyAddresses"] = proxies
+	if u.Deleted {
+		m["deletedDateTime"] = u.DeletedDateTime.UTC().Format(time.RFC3339)
+	} else {
+		m["deletedDateTime"] = nil
+	}
+	return m
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// defaultUserProps are returned without $select (§3.4).
+var defaultUserProps = func() map[string]bool {
+	m := map[string]bool{"id": true, "businessPhones": true, "mail": true, "securityIdentifier": true}
+	for _, p := range userStringProps {
+		if p.def {
+			m[p.name] = true
+		}
+	}
+	return m
+}()
+
+// projectUsers applies $select (or the default property set) to rendered users.
+func projectUsers(r *http.Request, objs []map[string]any) ([]map[string]any, []string, error) {
+	if strings.TrimSpace(r.URL.Query().Get("$select")) != "" {
+		if len(objs) == 0 {
+			// Validate the names against a rendered blank user.
+			probe := []map[string]any{entraUserJSON(&State{}, User{})}
+			if _, _, err := applySelect(r, "microsoft.graph.user", probe); err != nil {
+				return nil, nil, err
+			}
+		}
+		return applySelect(r, "microsoft.graph.user", objs)
+	}
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		m := map[string]any{}
+		for k, v := range o {
+			if defaultUserProps[k] || strings.HasPrefix(k, "@") {
+				m[k] = v
+			}
+		}
+		out[i] = m
+	}
+	return out, nil, nil
+}
+
+// ---- domain references -------------------------------------------------------------------
+
+// userDomainReferences lists the users (deleted ones included: they keep their UPN, UNCONFIRMED
+// whether they block a domain's deletion) whose UPN is on domain.
+func userDomainReferences(st *State, domain string) []DomainReference {
+	var out []DomainReference
+	for _, id := range sortedKeys(st.Users) {
+		u := st.Users[id]
+		if upnDomain(u.UserPrincipalName) == domain {
+			out = append(out, DomainReference{Type: "user", ID: u.ID, DisplayName: u.DisplayName, Name: u.UserPrincipalName})
+		}
+	}
+	return out
+}
+
+// renameUserDomains moves the UPNs on domain from to domain to (forceDelete), disabling the
+// accounts when asked.
+func renameUserDomains(st *State, from, to string, disable bool) {
+	for id, u := range st.Users {
+		if upnDomain(u.UserPrincipalName) != from {
+			continue
+		}
+		local, _, _ := strings.Cut(u.UserPrincipalName, "@")
+		u.UserPrincipalName = local + "@" + to
+		if disable {
+			u.AccountEnabled = false
+		}
+		st.Users[id] = u
+	}
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	p, uerr := parseUserBody(r, true)
+	if uerr != nil {
+		s.writeUserError(w, uerr)
+		return
+	}
+	var created User
+	var obj map[string]any
+	err := s.mutate(func(st *State) error {
+		upn := *p.strings["userPrincipalName"]
+		if !domainVerifiedLocked(st, upnDomain(upn)) {
+			return userBadRequest("%s", msgUnverifiedDomain)
+		}
+		if upnTakenLocked(st, upn, "") {
+			return userBadRequest("%s", msgDuplicateUPN)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		u := User{ID: newGUID(), CreatedDateTime: now}
+		applyPatch(&u, p, now)
+		if st.Users == nil {
+			st.Users = map[string]User{}
+		}
+		st.Users[u.ID] = u
+		created = u
+		obj = entraUserJSON(st, u)
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	s.markCreated(userKind, created.ID)
+	objs, _, _ := projectUsers(&http.Request{URL: &url.URL{}}, []map[string]any{obj})
+	out := objs[0]
+	out["@odata.context"] = s.odataContext("users/$entity")
+	w.Header().Set("Location", s.graphURL+"/v1.0/users/"+created.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("id")
+	var obj map[string]any
+	var uerr *userError
+	s.read(func(st *State) {
+		id, e := s.liveUserLocked(st, key)
+		if e != nil {
+			uerr = e
+			return
+		}
+		obj = entraUserJSON(st, st.Users[id])
+	})
+	if uerr != nil {
+		s.writeUserError(w, uerr)
+		return
+	}
+	objs, names, err := projectUsers(r, []map[string]any{obj})
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	out := objs[0]
+	out["@odata.context"] = s.odataContext("users" + selectSuffix(names) + "/$entity")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// advancedQuery reports whether the request is a Graph advanced query (ConsistencyLevel:
+// eventual and $count=true).
+func advancedQuery(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual") &&
+		strings.EqualFold(r.URL.Query().Get("$count"), "true")
+}
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	eventual := strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual")
+	if strings.EqualFold(q.Get("$count"), "true") && !eventual {
+		// UNCONFIRMED wording.
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
+		return
+	}
+	var filter userFilter = func(map[string]any) bool { return true }
+	if raw := strings.TrimSpace(q.Get("$filter")); raw != "" {
+		f, needsAdvanced, err := parseUserFilter(raw)
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid filter clause: "+err.Error())
+			return
+		}
+		if needsAdvanced != "" && !advancedQuery(r) {
+			// Graph's answer to an advanced operator without the advanced-query parameters.
+			graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf(
+				"Operator '%s' is not supported because the required parameters might be missing. "+
+					"Try adding $count with a value of true and the ConsistencyLevel header with a value of eventual.", needsAdvanced))
+			return
+		}
+		filter = f
+	}
+	size := defaultUserPageSize
+	if raw := q.Get("$top"); raw != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil || n < 1 || n > maxUserPageSize {
+			graphError(w, http.StatusBadRequest, "Request_BadRequest",
+				fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", raw, maxUserPageSize))
+			return
+		}
+		size = n
+	}
+	after := ""
+	if tok := q.Get("$skiptoken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil || !strings.HasPrefix(string(b), "users:") {
+			graphError(w, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Invalid $skiptoken value '%s'.", tok))
+			return
+		}
+		after = strings.TrimPrefix(string(b), "users:")
+	}
+
+	var objs []map[string]any
+	s.read(func(st *State) {
+		for _, id := range sortedKeys(st.Users) {
+			u := st.Users[id]
+			if u.Deleted || s.lagging(userKind, id) {
+				continue
+			}
+			obj := entraUserJSON(st, u)
+			if filter(obj) {
+				objs = append(objs, obj)
+			}
+		}
+	})
+	total := len(objs)
+	start := sort.Search(len(objs), func(i int) bool { return objs[i]["id"].(string) > after })
+	if after == "" {
+		start = 0
+	}
+	end := min(start+size, len(objs))
+	page := objs[start:end]
+	next := ""
+	if end < len(objs) {
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("users:"+page[len(page)-1]["id"].(string))))
+		next = s.graphURL + "/v1.0/users?" + nq.Encode()
+	}
+	page, names, err := projectUsers(r, page)
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	if page == nil {
+		page = []map[string]any{}
+	}
+	out := map[string]any{"@odata.context": s.odataContext("users" + selectSuffix(names)), "value": page}
+	if strings.EqualFold(q.Get("$count"), "true") {
+		out["@odata.count"] = total
+	}
+	if next != "" {
+		out["@odata.nextLink"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("id")
+	p, uerr := parseUserBody(r, false)
+	if uerr != nil {
+		s.writeUserError(w, uerr)
+		return
+	}
+	err := s.mutate(func(st *State) error {
+		id, e := s.liveUserLocked(st, key)
+		if e != nil {
+			return e
+		}
+		u := st.Users[id]
+		if v, ok := p.strings["userPrincipalName"]; ok && v != nil && !strings.EqualFold(*v, u.UserPrincipalName) {
+			if !domainVerifiedLocked(st, upnDomain(*v)) {
+				return userBadRequest("%s", msgUnverifiedDomain)
+			}
+			if upnTakenLocked(st, *v, id) {
+				return userBadRequest("%s", msgDuplicateUPN)
+			}
+		}
+		if v, ok := p.strings["usageLocation"]; ok && v == nil && len(u.AssignedLicenses) > 0 {
+			return invalidUserValue("usageLocation") // a licensed user keeps a usage location (UNCONFIRMED wording)
+		}
+		applyPatch(&u, p, time.Now().UTC())
+		st.Users[id] = u
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("id")
+	err := s.mutate(func(st *State) error {
+		id, e := s.liveUserLocked(st, key)
+		if e != nil {
+			return e
+		}
+		u := st.Users[id]
+		u.Deleted = true
+		u.DeletedDateTime = time.Now().UTC().Truncate(time.Second)
+		consumeLicences(st, u.AssignedLicenses, -1) // seats are freed; the UPN stays taken
+		st.Users[id] = u
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleAssignLicense(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("id")
+	var body struct {
+		AddLicenses *[]struct {
+			SkuID         string   `json:"skuId"`
+			DisabledPlans []string `json:"disabledPlans"`
+		} `json:"addLicenses"`
+		RemoveLicenses *[]string `json:"removeLicenses"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", err.Error())
+		return
+	}
+	// Both arrays are in every documented example; whether Graph requires them is UNCONFIRMED.
+	if body.AddLicenses == nil {
+		s.writeUserError(w, invalidUserValue("addLicenses"))
+		return
+	}
+	if body.RemoveLicenses == nil {
+		s.writeUserError(w, invalidUserValue("removeLicenses"))
+		return
+	}
+	var obj map[string]any
+	err := s.mutate(func(st *State) error {
+		id, e := s.liveUserLocked(st, key)
+		if e != nil {
+			return e
+		}
+		u := st.Users[id]
+		var adds []AssignedLicense
+		seen := map[string]bool{}
+		for _, a := range *body.AddLicenses {
+			sku := strings.ToLower(a.SkuID)
+			k := skuLocked(st, sku)
+			if !isGUID(sku) || k == nil || !strings.EqualFold(k.AppliesTo, "User") {
+				// UNCONFIRMED wording.
+				return userBadRequest("License %s does not correspond to a valid company License.", a.SkuID)
+			}
+			if seen[sku] {
+				return userBadRequest("License %s is listed more than once.", a.SkuID) // UNCONFIRMED wording
+			}
+			seen[sku] = true
+			var disabled []string
+			for _, p := range a.DisabledPlans {
+				found := false
+				for _, sp := range k.ServicePlans {
+					found = found || strings.EqualFold(sp.ServicePlanID, p)
+				}
+				if !found {
+					return invalidUserValue("disabledPlans") // UNCONFIRMED wording
+				}
+				disabled = append(disabled, strings.ToLower(p))
+			}
+			adds = append(adds, AssignedLicense{SkuID: sku, DisabledPlans: disabled})
+		}
+		removes := map[string]bool{}
+		for _, rm := range *body.RemoveLicenses {
+			rm = strings.ToLower(rm)
+			if seen[rm] {
+				return userBadRequest("License %s cannot be added and removed in the same request.", rm) // UNCONFIRMED wording
+			}
+			has := false
+			for _, l := range u.AssignedLicenses {
+				has = has || l.SkuID == rm
+			}
+			if !has {
+				return userBadRequest("User does not have a corresponding license.") // UNCONFIRMED wording
+			}
+			removes[rm] = true
+		}
+		if len(adds) > 0 && u.UsageLocation == "" {
+			return userBadRequest("%s", msgNoUsageLocation)
+		}
+		// Seats: a SKU the user has already changes only its disabled plans.
+		for _, a := range adds {
+			already := false
+			for _, l := range u.AssignedLicenses {
+				already = already || l.SkuID == a.SkuID
+			}
+			if already {
+				continue
+			}
+			k := skuLocked(st, a.SkuID)
+			if k.Enabled+k.Warning-k.Consumed < 1 {
+				return userBadRequest("Subscription with SKU %s does not have any available licenses.", a.SkuID)
+			}
+		}
+		var keep []AssignedLicense
+		for _, l := range u.AssignedLicenses {
+			switch {
+			case removes[l.SkuID]:
+				consumeLicences(st, []AssignedLicense{l}, -1)
+			case seen[l.SkuID]:
+				// replaced below with its new disabled plans, seat kept
+			default:
+				keep = append(keep, l)
+			}
+		}
+		for _, a := range adds {
+			already := false
+			for _, l := range u.AssignedLicenses {
+				already = already || l.SkuID == a.SkuID
+			}
+			if !already {
+				consumeLicences(st, []AssignedLicense{a}, +1)
+			}
+			keep = append(keep, a)
+		}
+		u.AssignedLicenses = keep
+		st.Users[id] = u
+		obj = entraUserJSON(st, u)
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	objs, _, _ := projectUsers(&http.Request{URL: &url.URL{}}, []map[string]any{obj})
+	out := objs[0]
+	out["@odata.context"] = s.odataContext("users/$entity")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// deletedUserJSON renders a deleted user as a deleted item.
+func deletedUserJSON(st *State, u User) map[string]any {
+	m := entraUserJSON(st, u)
+	m["@odata.type"] = "#microsoft.graph.user"
+	return m
+}
+
+func (s *Server) handleListDeletedUsers(w http.ResponseWriter, r *http.Request) {
+	var objs []map[string]any
+	s.read(func(st *State) {
+		for _, id := range sortedKeys(st.Users) {
+			if u := st.Users[id]; u.Deleted {
+				objs = append(objs, deletedUserJSON(st, u))
+			}
+		}
+	})
+	if objs == nil {
+		objs = []map[string]any{}
+	}
+	objs, names, err := applySelect(r, "microsoft.graph.user", objs)
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context": s.odataContext("directory/deletedItems/microsoft.graph.user" + selectSuffix(names)),
+		"value":          objs,
+	})
+}
+
+// deletedUserLocked finds a deleted user by id.
+func deletedUserLocked(st *State, id string) (User, bool) {
+	u, ok := st.Users[strings.ToLower(id)]
+	return u, ok && u.Deleted
+}
+
+func (s *Server) handleGetDeletedItem(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var obj map[string]any
+	s.read(func(st *State) {
+		if u, ok := deletedUserLocked(st, id); ok {
+			obj = deletedUserJSON(st, u)
+		}
+	})
+	if obj == nil {
+		notFoundGraph(w, id)
+		return
+	}
+	objs, names, err := applySelect(r, "microsoft.graph.user", []map[string]any{obj})
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	out := objs[0]
+	out["@odata.context"] = s.odataContext("directory/deletedItems" + selectSuffix(names) + "/$entity")
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRestoreDeletedItem(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var obj map[string]any
+	err := s.mutate(func(st *State) error {
+		u, ok := deletedUserLocked(st, id)
+		if !ok {
+			return userNotFoundError(id)
+		}
+		u.Deleted = false
+		u.DeletedDateTime = time.Time{}
+		// Licences come back where seats are free; the others are dropped.
+		var keep []AssignedLicense
+		for _, l := range u.AssignedLicenses {
+			if k := skuLocked(st, l.SkuID); k != nil && k.Enabled+k.Warning-k.Consumed >= 1 {
+				k.Consumed++
+				keep = append(keep, l)
+			}
+		}
+		u.AssignedLicenses = keep
+		st.Users[u.ID] = u
+		obj = entraUserJSON(st, u)
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	obj["@odata.type"] = "#microsoft.graph.user"
+	obj["@odata.context"] = s.odataContext("directoryObjects/$entity")
+	writeJSON(w, http.StatusOK, obj)
+}
+
+func (s *Server) handlePurgeDeletedItem(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	err := s.mutate(func(st *State) error {
+		u, ok := deletedUserLocked(st, id)
+		if !ok {
+			return userNotFoundError(id)
+		}
+		delete(st.Users, u.ID)
+		return nil
+	})
+	if err != nil {
+		s.writeUserError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- seed and test helpers -----------------------------------------------------------------
+
+// seedUsers copies Seed.Users into the state (after the domains and SKUs).
+func seedUsers(st *State, sd *Seed) error {
+	for _, su := range sd.Users {
+		u := su.User
+		if !validUPNSyntax(u.UserPrincipalName) {
+			return fmt.Errorf("seed: user %q: not a valid userPrincipalName", u.UserPrincipalName)
+		}
+		local, _, _ := strings.Cut(u.UserPrincipalName, "@")
+		if u.ID == "" {
+			u.ID = derivedGUID(st.TenantID, "user", strings.ToLower(u.UserPrincipalName))
+		}
+		u.ID = strings.ToLower(u.ID)
+		if !isGUID(u.ID) {
+			return fmt.Errorf("seed: user %s: id %q is not a GUID", u.UserPrincipalName, u.ID)
+		}
+		if u.DisplayName == "" {
+			u.DisplayName = local
+		}
+		if u.MailNickname == "" {
+			u.MailNickname = local
+		}
+		u.AccountEnabled = su.AccountEnabled == nil || *su.AccountEnabled
+		u.PasswordHash, u.PasswordSalt = "", ""
+		if su.Password != "" {
+			u.PasswordHash, u.PasswordSalt = hashPassword(su.Password)
+		}
+		if u.CreatedDateTime.IsZero() {
+			u.CreatedDateTime = time.Now().UTC().Truncate(time.Second)
+		}
+		if u.Deleted && u.DeletedDateTime.IsZero() {
+			u.DeletedDateTime = u.CreatedDateTime
+		}
+		if st.Users == nil {
+			st.Users = map[string]User{}
+		}
+		if _, dup := st.Users[u.ID]; dup || upnTakenLocked(st, u.UserPrincipalName, "") {
+			return fmt.Errorf("seed: user %s appears twice", u.UserPrincipalName)
+		}
+		for i, l := range u.AssignedLicenses {
+			u.AssignedLicenses[i].SkuID = strings.ToLower(l.SkuID)
+			if skuLocked(st, l.SkuID) == nil {
+				return fmt.Errorf("seed: user %s: licence %s is not a SKU of the tenant", u.UserPrincipalName, l.SkuID)
+			}
+		}
+		if !u.Deleted {
+			consumeLicences(st, u.AssignedLicenses, +1)
+		}
+		st.Users[u.ID] = u
+	}
+	return nil
+}
+
+// Users returns a copy of every user of the tenant, deleted ones included (Deleted set), sorted by
+// UPN. For tests: it bypasses the fault knobs and the read-after-write lag.
+func (s *Server) Users() []User {
+	var out []User
+	s.read(func(st *State) {
+		for _, u := range st.Users {
+			u.BusinessPhones = append([]string(nil), u.BusinessPhones...)
+			u.OtherMails = append([]string(nil), u.OtherMails...)
+			u.AssignedLicenses = append([]AssignedLicense(nil), u.AssignedLicenses...)
+			out = append(out, u)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		return strings.ToLower(out[i].UserPrincipalName) < strings.ToLower(out[j].UserPrincipalName)
+	})
+	return out
+}
+
+// CheckUserPassword reports whether password is the current password of the user (id or UPN,
+// deleted users included). For tests of password changes; the fake never stores the password.
+func (s *Server) CheckUserPassword(idOrUPN, password string) bool {
+	ok := false
+	s.read(func(st *State) {
+		for _, u := range st.Users {
+			if (strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN)) && u.PasswordHash != "" {
+				ok = subtle.ConstantTimeCompare([]byte(passwordDigest(u.PasswordSalt, password)), []byte(u.PasswordHash)) == 1
+			}
+		}
+	})
+	return ok
+}
+
+// ---- $filter -------------------------------------------------------------------------------
+
+// userFilter decides whether a rendered user matches a $filter.
+type userFilter func(obj map[string]any) bool
+
+// filterToken is a token of a $filter expression.
+type filterToken struct {
+	kind byte // 'i' identifier/keyword, 's' string literal, or one of ( ) ,
+	text string
+}
+
+func tokenizeFilter(src string) ([]filterToken, error) {
+	var out []filterToken
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '(' || c == ')' || c == ',':
+			out = append(out, filterToken{kind: c, text: string(c)})
+			i++
+		case c == '\'':
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(src) {
+				if src[i] == '\'' {
+					if i+1 < len(src) && src[i+1] == '\'' {
+						b.WriteByte('\'')
+						i += 2
+						continue
+					}
+					i++
+					closed = true
+					break
+				}
+				b.WriteByte(src[i])
+				i++
+			}
+			if !closed {
+				return nil, errors.New("unterminated string literal")
+			}
+			out = append(out, filterToken{kind: 's', text: b.String()})
+		default:
+			j := i
+			for j < len(src) && strings.IndexByte(" \t(),'", src[j]) < 0 {
+				j++
+			}
+			out = append(out, filterToken{kind: 'i', text: src[i:j]})
+			i = j
+		}
+	}
+	return out, nil
+}
+
+// filterParser is a recursive-descent parser for the subset of OData $filter the fake supports on
+// users: eq, ne, in, startswith(), endswith(), not, and, or, parentheses; string, boolean and null
+// literals. ne, not and endswith are advanced queries (reference graph-api.md §4.4).
+type filterParser struct {
+	toks     []filterToken
+	pos      int
+	advanced string
+}
+
+func parseUserFilter(src string) (userFilter, string, error) {
+	toks, err := tokenizeFilter(src)
+	if err != nil {
+		return nil, "", err
+	}
+	p := &filterParser{toks: toks}
+	f, err := p.or()
+	if err != nil {
+		return nil, "", err
+	}
+	if p.pos != len(p.toks) {
+		return nil, "", fmt.Errorf("unexpected '%s'", p.toks[p.pos].text)
+	}
+	return f, p.advanced, nil
+}
+
+func (p *filterParser) peek() (filterToken, bool) {
+	if p.pos < len(p.toks) {
+		return p.toks[p.pos], true
+	}
+	return filterToken{}, false
+}
+
+func (p *filterParser) keyword(word string) bool {
+	t, ok := p.peek()
+	if ok && t.kind == 'i' && strings.EqualFold(t.text, word) {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+func (p *filterParser) expect(kind byte) (filterToken, error) {
+	t, ok := p.peek()
+	if !ok || t.kind != kind {
+		if !ok {
+			return t, errors.New("unexpected end of the expression")
+		}
+		return t, fmt.Errorf("unexpected '%s'", t.text)
+	}
+	p.pos++
+	return t, nil
+}
+
+func (p *filterParser) or() (userFilter, error) {
+	left, err := p.and()
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("or") {
+		right, err := p.and()
+		if err != nil {
+			return nil, err
+		}
+		l := left
+		left = func(o map[string]any) bool { return l(o) || right(o) }
+	}
+	return left, nil
+}
+
+func (p *filterParser) and() (userFilter, error) {
+	left, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("and") {
+		right, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		l := left
+		left = func(o map[string]any) bool { return l(o) && right(o) }
+	}
+	return left, nil
+}
+
+func (p *filterParser) unary() (userFilter, error) {
+	if p.keyword("not") {
+		p.advanced = "not"
+		f, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		return func(o map[string]any) bool { return !f(o) }, nil
+	}
+	if t, ok := p.peek(); ok && t.kind == '(' {
+		p.pos++
+		f, err := p.or()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return p.comparison()
+}
+
+// property resolves a property name of a rendered user (case-insensitive).
+func (p *filterParser) property(name string) (string, error) {
+	probe := entraUserJSON(&State{}, User{})
+	for k := range probe {
+		if strings.EqualFold(k, name) {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("could not find a property named '%s' on type 'microsoft.graph.user'", name)
+}
+
+// literal reads a string, boolean or null literal.
+func (p *filterParser) literal() (any, error) {
+	t, ok := p.peek()
+	if !ok {
+		return nil, errors.New("unexpected end of the expression")
+	}
+	p.pos++
+	switch {
+	case t.kind == 's':
+		return t.text, nil
+	case t.kind == 'i' && strings.EqualFold(t.text, "true"):
+		return true, nil
+	case t.kind == 'i' && strings.EqualFold(t.text, "false"):
+		return false, nil
+	case t.kind == 'i' && strings.EqualFold(t.text, "null"):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("'%s' is not a literal", t.text)
+}
+
+func filterEqual(v, lit any) bool {
+	switch l := lit.(type) {
+	case nil:
+		return v == nil
+	case string:
+		s, ok := v.(string)
+		return ok && strings.EqualFold(s, l)
+	case bool:
+		b, ok := v.(bool)
+		return ok && b == l
+	}
+	return false
+}
+
+func (p *filterParser) comparison() (userFilter, error) {
+	t, err := p.expect('i')
+	if err != nil {
+		return nil, err
+	}
+	fn := strings.ToLower(t.text)
+	if fn == "startswith" || fn == "endswith" {
+		if fn == "endswith" {
+			p.advanced = "endsWith"
+		}
+		if _, err := p.expect('('); err != nil {
+			return nil, err
+		}
+		nameTok, err := p.expect('i')
+		if err != nil {
+			return nil, err
+		}
+		prop, err := p.property(nameTok.text)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(','); err != nil {
+			return nil, err
+		}
+		lit, err := p.expect('s')
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		want := strings.ToLower(lit.text)
+		return func(o map[string]any) bool {
+			s, ok := o[prop].(string)
+			if !ok {
+				return false
+			}
+			if fn == "startswith" {
+				return strings.HasPrefix(strings.ToLower(s), want)
+			}
+			return strings.HasSuffix(strings.ToLower(s), want)
+		}, nil
+	}
+	prop, err := p.property(t.text)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.keyword("eq"):
+		lit, err := p.literal()
+		if err != nil {
+			return nil, err
+		}
+		return func(o map[string]any) bool { return filterEqual(o[prop], lit) }, nil
+	case p.keyword("ne"):
+		p.advanced = "ne"
+		lit, err := p.literal()
+		if err != nil {
+			return nil, err
+		}
+		return func(o map[string]any) bool { return !filterEqual(o[prop], lit) }, nil
+	case p.keyword("in"):
+		if _, err := p.expect('('); err != nil {
+			return nil, err
+		}
+		var lits []any
+		for {
+			lit, err := p.literal()
+			if err != nil {
+				return nil, err
+			}
+			lits = append(lits, lit)
+			if tk, ok := p.peek(); ok && tk.kind == ',' {
+				p.pos++
+				continue
+			}
+			break
+		}
+		if _, err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		return func(o map[string]any) bool {
+			for _, l := range lits {
+				if filterEqual(o[prop], l) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	}
+	return nil, fmt.Errorf("unsupported operator after '%s'", t.text)
+}
