@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -110,7 +111,8 @@ func (r *domainResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "True while `supported_services` or `is_default` wait for the domain to be verified.",
 			},
 			"verification_records": schema.MapNestedAttribute{
-				Computed: true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "The records that prove ownership, keyed `verification_txt` and `verification_mx`, with `name` relative to the zone (`@`). Publish one of them; " +
 					"the TXT is the one DNSPod can hold (its MX priorities stop at 20). The keys are known at plan time, so `for_each` over this map works in the same configuration that adds the domain.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
@@ -124,7 +126,9 @@ func (r *domainResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			},
 			"verification_txt": schema.StringAttribute{Computed: true, MarkdownDescription: "The TXT value to publish at the zone apex, e.g. `MS=ms12345678`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
 }

@@ -65,7 +65,9 @@ func (r *domainVerificationResource) Schema(ctx context.Context, _ resource.Sche
 			"expected_txt": schema.StringAttribute{Computed: true, MarkdownDescription: "The TXT value Microsoft looks for at the zone apex.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"is_verified":  schema.BoolAttribute{Computed: true, MarkdownDescription: "True once verified."},
 			"attempts":     schema.Int64Attribute{Computed: true, MarkdownDescription: "How many verify calls the create needed."},
-			"timeouts":     timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true}),
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true}),
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
 )
@@ -157,4 +159,12 @@ func TestAccProviderConfigErrors(t *testing.T) {
 	if n := e.fake.Stats().Graph.Requests; n != 0 {
 		t.Errorf("Graph got %d requests; failing configurations must not reach it", n)
 	}
+}
+
+// stateCheckFunc is a ConfigStateChecks entry that checks the world outside Terraform (the fake,
+// DNS), since the legacy Check functions cannot address for_each instances.
+type stateCheckFunc func() error
+
+func (f stateCheckFunc) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = f()
 }

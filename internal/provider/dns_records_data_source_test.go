@@ -1,0 +1,138 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/dns"
+	"github.com/m365-migration/terraform-provider-m365/internal/dnstest"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+)
+
+const cutoverConfig = `
+data "m365_dns_records" "x" {
+  domain   = "contoso.com"
+  stage    = "cutover"
+  replaces = "exmail"
+}
+
+resource "tencentcloud_dnspod_record" "m365" {
+  for_each    = data.m365_dns_records.x.dnspod_records
+  domain      = each.value.domain
+  sub_domain  = each.value.sub_domain
+  record_type = each.value.record_type
+  record_line = each.value.record_line
+  value       = each.value.value
+  mx          = each.value.mx
+  ttl         = each.value.ttl
+  remark      = each.value.remark
+}
+`
+
+func rec(key, attr string) tfjsonpath.Path {
+	return tfjsonpath.New("records").AtMapKey(key).AtMapKey(attr)
+}
+
+func pod(key, attr string) tfjsonpath.Path {
+	return tfjsonpath.New("dnspod_records").AtMapKey(key).AtMapKey(attr)
+}
+
+// TestAccDNSRecords checks the cutover records field by field against reference/graph-api.md
+// §1.10 (global) and §2.2 (21Vianet), plans for_each over dnspod_records with known keys, and
+// checks that what the DNSPod stand-in published answers in DNS.
+func TestAccDNSRecords(t *testing.T) {
+	cases := []struct {
+		env, mx, autodiscover, spf string
+		msoid                      bool
+	}{
+		{"global", "contoso-com.mail.protection.outlook.com", "autodiscover.outlook.com", "v=spf1 include:spf.protection.outlook.com -all", false},
+		{"china", "contoso-com.mail.protection.partner.outlook.cn", "autodiscover.partner.outlook.cn", "v=spf1 include:spf.protection.partner.outlook.cn -all", true},
+	}
+	for _, c := range cases {
+		t.Run(c.env, func(t *testing.T) {
+			server := dnstest.StartForTest(t)
+			seed := fakecloud.DefaultSeed()
+			seed.Environment = c.env
+			seed.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true, SupportedServices: []string{"Email"}}}
+			e := newTestEnv(t, seed, fakecloud.Knobs{})
+			factories, _ := withDNSPod(server)
+			d := "data.m365_dns_records.x"
+			checks := []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(d, rec("mx", "name"), knownvalue.StringExact("@")),
+				statecheck.ExpectKnownValue(d, rec("mx", "type"), knownvalue.StringExact("MX")),
+				statecheck.ExpectKnownValue(d, rec("mx", "value"), knownvalue.StringExact(c.mx)),
+				statecheck.ExpectKnownValue(d, rec("mx", "priority"), knownvalue.Int64Exact(0)),
+				statecheck.ExpectKnownValue(d, rec("mx", "ttl"), knownvalue.Int64Exact(3600)),
+				statecheck.ExpectKnownValue(d, rec("autodiscover", "name"), knownvalue.StringExact("autodiscover")),
+				statecheck.ExpectKnownValue(d, rec("autodiscover", "type"), knownvalue.StringExact("CNAME")),
+				statecheck.ExpectKnownValue(d, rec("autodiscover", "value"), knownvalue.StringExact(c.autodiscover)),
+				statecheck.ExpectKnownValue(d, rec("spf", "type"), knownvalue.StringExact("TXT")),
+				statecheck.ExpectKnownValue(d, rec("spf", "value"), knownvalue.StringExact(c.spf)),
+				statecheck.ExpectKnownValue(d, pod("mx", "mx"), knownvalue.Int64Exact(1)),
+				statecheck.ExpectKnownValue(d, pod("mx", "sub_domain"), knownvalue.StringExact("@")),
+				statecheck.ExpectKnownValue(d, pod("mx", "record_line"), knownvalue.StringExact("默认")),
+				statecheck.ExpectKnownValue(d, pod("mx", "ttl"), knownvalue.Int64Exact(3600)),
+				statecheck.ExpectKnownValue(d, pod("autodiscover", "mx"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(d, tfjsonpath.New("remove_records").AtMapKey("exmail_mx1").AtMapKey("value"), knownvalue.StringExact("mxbiz1.qq.com")),
+				statecheck.ExpectKnownValue(d, tfjsonpath.New("remove_records").AtMapKey("exmail_mx2").AtMapKey("priority"), knownvalue.Int64Exact(10)),
+				statecheck.ExpectKnownValue(d, tfjsonpath.New("remove_records").AtMapKey("exmail_spf").AtMapKey("value"), knownvalue.StringExact("v=spf1 include:spf.mail.qq.com ~all")),
+			}
+			keys := 3
+			if c.msoid {
+				keys = 4
+				checks = append(checks,
+					statecheck.ExpectKnownValue(d, rec("msoid", "type"), knownvalue.StringExact("CNAME")),
+					statecheck.ExpectKnownValue(d, rec("msoid", "value"), knownvalue.StringExact("clientconfig.partner.microsoftonline-p.net.cn")))
+			}
+			checks = append(checks, statecheck.ExpectKnownValue(d, tfjsonpath.New("dnspod_records"), knownvalue.MapSizeExact(keys)))
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: factories,
+				Steps: []resource.TestStep{{
+					Config: e.config(cutoverConfig, fmt.Sprintf("environment = %q", c.env)),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(`tencentcloud_dnspod_record.m365["mx"]`, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(`tencentcloud_dnspod_record.m365["spf"]`, plancheck.ResourceActionCreate),
+					}},
+					ConfigStateChecks: append(checks, stateCheckFunc(func() error {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						mx, err := dns.Resolver{Server: server.Addr}.LookupMX(ctx, "contoso.com")
+						if err != nil || len(mx) != 1 || mx[0].Host != c.mx || mx[0].Preference != 1 {
+							return fmt.Errorf("published MX = %v, %v; want %s priority 1", mx, err, c.mx)
+						}
+						txt, err := dns.Resolver{Server: server.Addr}.LookupTXT(ctx, "contoso.com")
+						if err != nil || len(txt) != 1 || txt[0] != c.spf {
+							return fmt.Errorf("published TXT = %v, %v", txt, err)
+						}
+						return nil
+					})),
+				}, forEachCleanup(e.config(`data "m365_dns_records" "x" { domain = "contoso.com" }`, fmt.Sprintf("environment = %q", c.env)))},
+			})
+		})
+	}
+}
+
+func TestAccMailClientSettings(t *testing.T) {
+	seed := fakecloud.DefaultSeed()
+	seed.Environment = "china"
+	e := newTestEnv(t, seed, fakecloud.Knobs{})
+	d := "data.m365_mail_client_settings.x"
+	accTest(t, resource.TestStep{
+		Config: e.config(`data "m365_mail_client_settings" "x" {}`, `environment = "china"`),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("imap_host"), knownvalue.StringExact("partner.outlook.cn")),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("imap_port"), knownvalue.Int64Exact(993)),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_host"), knownvalue.StringExact("smtp.partner.outlook.cn")),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_port"), knownvalue.Int64Exact(587)),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_encryption"), knownvalue.StringExact("STARTTLS")),
+		},
+	})
+}
