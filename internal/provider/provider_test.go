@@ -32,8 +32,12 @@ func TestMain(m *testing.M) {
 			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", p)
 		}
 	}
-	// Credentials of the machine running the tests must not leak into them.
+	// Credentials of the machine running the tests must not leak into them, except for the live
+	// tests, which use nothing else.
 	for _, kv := range os.Environ() {
+		if os.Getenv("M365_LIVE") == "1" {
+			break
+		}
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "ARM_") || (strings.HasPrefix(k, "AZURE_") && k != "AZURE_SDK_GO_LOGGING") {
 			_ = os.Unsetenv(k)
