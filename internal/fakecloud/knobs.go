@@ -25,6 +25,8 @@ type Knobs struct {
 	// per sliding WriteWindow per app+tenant. Over quota: 429 with Retry-After = whole seconds until
 	// the window frees a slot, x-ms-throttle-information: WriteLimitExceeded and
 	// x-ms-throttle-scope: Tenant_Application/Write/<appId>/<tenantId>. Both must be > 0 to apply.
+	// Admitted writes that take the window above 80 % of the quota carry
+	// x-ms-throttle-limit-percentage (usage/quota, one decimal, e.g. "0.9"), as Graph does.
 	WriteQuota  int
 	WriteWindow time.Duration
 

@@ -69,7 +69,9 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	wire := httpx.NewRetryTransport(&httpx.LogTransport{Base: base, Service: "graph"}, cfg.Retry)
+	retry := cfg.Retry
+	retry.OnRetry = observeRetries(cfg.Retry.OnRetry) // lets Bulk see 429s of the $batch POST itself
+	wire := httpx.NewRetryTransport(&httpx.LogTransport{Base: base, Service: "graph"}, retry)
 	opts := msgraphsdk.GetDefaultClientOptions()
 	var mw []khttp.Middleware
 	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&opts) {

@@ -1,0 +1,600 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+)
+
+// AssignedLicense is one licence of a user: the SKU and the service plans switched off in it.
+type AssignedLicense struct {
+	SkuID         string
+	DisabledPlans []string
+}
+
+// User is an Entra user with the properties the provider manages (reference/graph-api.md §3.1).
+// Empty strings mean "not set".
+type User struct {
+	ID, UserPrincipalName, MailNickname, DisplayName, GivenName, Surname, JobTitle, Department, CompanyName,
+	EmployeeID, OfficeLocation, MobilePhone, FaxNumber, StreetAddress, City, State, PostalCode, Country, UsageLocation,
+	PreferredLanguage string
+	BusinessPhones, OtherMails []string
+	AccountEnabled             bool
+	AssignedLicenses           []AssignedLicense
+}
+
+// NewUser is a user to create. User.ID and User.AssignedLicenses are ignored: licences are
+// assigned with AssignLicenses (or in the same $batch by Bulk).
+type NewUser struct {
+	User
+	Password                      string
+	ForceChangePasswordNextSignIn bool
+}
+
+// UserChanges is a PATCH of a user. Only what is set is sent.
+type UserChanges struct {
+	// Set maps a Graph property name (e.g. "jobTitle", "usageLocation", "userPrincipalName") to its
+	// new value; "" clears the property (sent as JSON null).
+	Set                           map[string]string
+	BusinessPhones, OtherMails    *[]string
+	AccountEnabled                *bool
+	Password                      *string
+	ForceChangePasswordNextSignIn *bool
+}
+
+// IsEmpty reports whether the changes would send nothing.
+func (ch UserChanges) IsEmpty() bool {
+	return len(ch.Set) == 0 && ch.BusinessPhones == nil && ch.OtherMails == nil && ch.AccountEnabled == nil &&
+		ch.Password == nil && ch.ForceChangePasswordNextSignIn == nil
+}
+
+// userStringProps are the string properties of User by Graph name, in Graph's spelling.
+var userStringProps = []struct {
+	name string
+	get  func(u *User) *string
+}{
+	{"userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }},
+	{"mailNickname", func(u *User) *string { return &u.MailNickname }},
+	{"displayName", func(u *User) *string { return &u.DisplayName }},
+	{"givenName", func(u *User) *string { return &u.GivenName }},
+	{"surname", func(u *User) *string { return &u.Surname }},
+	{"jobTitle", func(u *User) *string { return &u.JobTitle }},
+	{"department", func(u *User) *string { return &u.Department }},
+	{"companyName", func(u *User) *string { return &u.CompanyName }},
+	{"employeeId", func(u *User) *string { return &u.EmployeeID }},
+	{"officeLocation", func(u *User) *string { return &u.OfficeLocation }},
+	{"mobilePhone", func(u *User) *string { return &u.MobilePhone }},
+	{"faxNumber", func(u *User) *string { return &u.FaxNumber }},
+	{"streetAddress", func(u *User) *string { return &u.StreetAddress }},
+	{"city", func(u *User) *string { return &u.City }},
+	{"state", func(u *User) *string { return &u.State }},
+	{"postalCode", func(u *User) *string { return &u.PostalCode }},
+	{"country", func(u *User) *string { return &u.Country }},
+	{"usageLocation", func(u *User) *string { return &u.UsageLocation }},
+	{"preferredLanguage", func(u *User) *string { return &u.PreferredLanguage }},
+}
+
+// userSelect is the $select of every read: all managed properties, including the ones Graph
+// returns only on $select (assignedLicenses, usageLocation, accountEnabled, mailNickname...).
+var userSelect = func() string {
+	names := []string{"id"}
+	for _, p := range userStringProps {
+		names = append(names, p.name)
+	}
+	names = append(names, "businessPhones", "otherMails", "accountEnabled", "assignedLicenses")
+	return strings.Join(names, ",")
+}()
+
+// canonicalUserProperty maps a property name in any case to Graph's spelling ("" if unknown).
+func canonicalUserProperty(name string) string {
+	for _, p := range userStringProps {
+		if strings.EqualFold(p.name, name) {
+			return p.name
+		}
+	}
+	return ""
+}
+
+// wireUser is the JSON shape of a Graph user.
+type wireUser struct {
+	ID               string   `json:"id"`
+	BusinessPhones   []string `json:"businessPhones"`
+	OtherMails       []string `json:"otherMails"`
+	AccountEnabled   *bool    `json:"accountEnabled"`
+	AssignedLicenses []struct {
+		SkuID         string   `json:"skuId"`
+		DisabledPlans []string `json:"disabledPlans"`
+	} `json:"assignedLicenses"`
+}
+
+// parseUser decodes a Graph user object.
+func parseUser(b []byte) (*User, error) {
+	var w wireUser
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("the user object is not valid JSON: %w", err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	u := &User{ID: w.ID}
+	if len(w.BusinessPhones) > 0 { // empty lists are nil, as in what CreateUser returns
+		u.BusinessPhones = w.BusinessPhones
+	}
+	if len(w.OtherMails) > 0 {
+		u.OtherMails = w.OtherMails
+	}
+	for _, p := range userStringProps {
+		v, ok := raw[p.name]
+		if !ok {
+			continue
+		}
+		var s *string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, fmt.Errorf("property %s of the user object: %w", p.name, err)
+		}
+		if s != nil {
+			*p.get(u) = *s
+		}
+	}
+	if w.AccountEnabled != nil {
+		u.AccountEnabled = *w.AccountEnabled
+	}
+	for _, l := range w.AssignedLicenses {
+		al := AssignedLicense{SkuID: strings.ToLower(l.SkuID)}
+		for _, p := range l.DisabledPlans {
+			al.DisabledPlans = append(al.DisabledPlans, strings.ToLower(p))
+		}
+		u.AssignedLicenses = append(u.AssignedLicenses, al)
+	}
+	return u, nil
+}
+
+// createBody is the POST /users body of u. The password appears only in this body, never in a log
+// or an error.
+func createBody(u NewUser) map[string]any {
+	body := map[string]any{
+		"accountEnabled": u.AccountEnabled,
+		"passwordProfile": map[string]any{
+			"password":                      u.Password,
+			"forceChangePasswordNextSignIn": u.ForceChangePasswordNextSignIn,
+		},
+	}
+	usr := u.User
+	for _, p := range userStringProps {
+		if v := *p.get(&usr); v != "" {
+			body[p.name] = v
+		}
+	}
+	if len(u.BusinessPhones) > 0 {
+		body["businessPhones"] = u.BusinessPhones
+	}
+	if len(u.OtherMails) > 0 {
+		body["otherMails"] = u.OtherMails
+	}
+	return body
+}
+
+// patchBody is the PATCH /users/{id} body of ch.
+func patchBody(ch UserChanges) (map[string]any, error) {
+	body := map[string]any{}
+	for _, name := range sortedMapKeys(ch.Set) {
+		canon := canonicalUserProperty(name)
+		if canon == "" {
+			return nil, fmt.Errorf("%q is not a user property this client can set", name)
+		}
+		if v := ch.Set[name]; v == "" {
+			body[canon] = nil
+		} else {
+			body[canon] = v
+		}
+	}
+	if ch.BusinessPhones != nil {
+		body["businessPhones"] = nonNil(*ch.BusinessPhones)
+	}
+	if ch.OtherMails != nil {
+		body["otherMails"] = nonNil(*ch.OtherMails)
+	}
+	if ch.AccountEnabled != nil {
+		body["accountEnabled"] = *ch.AccountEnabled
+	}
+	if ch.Password != nil || ch.ForceChangePasswordNextSignIn != nil {
+		pp := map[string]any{}
+		if ch.Password != nil {
+			pp["password"] = *ch.Password
+		}
+		if ch.ForceChangePasswordNextSignIn != nil {
+			pp["forceChangePasswordNextSignIn"] = *ch.ForceChangePasswordNextSignIn
+		}
+		body["passwordProfile"] = pp
+	}
+	return body, nil
+}
+
+// assignBody is the POST /users/{id}/assignLicense body. Both arrays are always sent
+// (reference/graph-api.md §3.2: whether they are required is UNCONFIRMED).
+func assignBody(add []AssignedLicense, remove []string) map[string]any {
+	adds := make([]map[string]any, 0, len(add))
+	for _, l := range add {
+		adds = append(adds, map[string]any{"skuId": l.SkuID, "disabledPlans": nonNil(l.DisabledPlans)})
+	}
+	return map[string]any{"addLicenses": adds, "removeLicenses": nonNil(remove)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// errorMappings maps every failed answer to Graph's ODataError, so wrap can read code and message.
+var errorMappings = abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
+
+// userPath is the path of a user addressed by id or UPN.
+func userPath(idOrUPN string) string { return "/users/" + url.PathEscape(idOrUPN) }
+
+// newRequest builds a request for path (under /v1.0) with an optional JSON body.
+func (c *Client) newRequest(method abstractions.HttpMethod, path string, query url.Values, body any) (*abstractions.RequestInformation, error) {
+	u, err := url.Parse(c.baseURL + path)
+	if err != nil {
+		return nil, err
+	}
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	ri := abstractions.NewRequestInformation()
+	ri.Method = method
+	ri.SetUri(*u)
+	ri.Headers.Add("Accept", "application/json")
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		ri.SetStreamContentAndContentType(b, "application/json")
+	}
+	return ri, nil
+}
+
+// sendJSON sends ri and returns the answer body (nil for 204).
+func (c *Client) sendJSON(ctx context.Context, ri *abstractions.RequestInformation) ([]byte, error) {
+	res, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMappings)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := res.([]byte)
+	return b, nil
+}
+
+// recentWindow is how long a user this process created counts as "just created": a 404 on it is
+// then read-after-write lag and is retried, while a 404 on any other user is returned at once.
+const recentWindow = 10 * time.Minute
+
+// lagBound bounds the lag retries of one call (Entra replicates in seconds; a user that stays
+// missing this long was deleted by someone else).
+const lagBound = time.Minute
+
+// userMemory is per-client state of the users API: the evidence of recent creations.
+type userMemory struct {
+	mu      sync.Mutex
+	created map[string]time.Time // lower(id or UPN) -> when this process created it
+	upnOf   map[string]string    // lower(id) -> lower(UPN), to forget both
+	serial  bool                 // Graph refused mixed dependsOn patterns: build chains
+	buckets map[string]*tokenBucket
+}
+
+func (m *userMemory) serialBatches() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.serial
+}
+
+func (m *userMemory) setSerialBatches() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.serial = true
+}
+
+var memories sync.Map // *Client -> *userMemory
+
+func (c *Client) memory() *userMemory {
+	if m, ok := memories.Load(c); ok {
+		return m.(*userMemory)
+	}
+	m, _ := memories.LoadOrStore(c, &userMemory{created: map[string]time.Time{}, upnOf: map[string]string{}})
+	return m.(*userMemory)
+}
+
+// rememberCreated records that this process created the user with this id and UPN.
+func (c *Client) rememberCreated(id, upn string) {
+	m := c.memory()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for k, t := range m.created {
+		if now.Sub(t) > recentWindow {
+			delete(m.created, k)
+			delete(m.upnOf, k)
+		}
+	}
+	id, upn = strings.ToLower(id), strings.ToLower(upn)
+	m.created[id] = now
+	if upn != "" {
+		m.created[upn] = now
+		m.upnOf[id] = upn
+	}
+}
+
+// forgetCreated drops the evidence of a user this process deleted: a 404 on it is no lag.
+func (c *Client) forgetCreated(idOrUPN string) {
+	m := c.memory()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := strings.ToLower(idOrUPN)
+	if upn, ok := m.upnOf[k]; ok {
+		delete(m.created, upn)
+	}
+	for id, upn := range m.upnOf {
+		if upn == k {
+			delete(m.created, id)
+			delete(m.upnOf, id)
+		}
+	}
+	delete(m.created, k)
+	delete(m.upnOf, k)
+}
+
+// createdRecently reports whether this process created the user in the last recentWindow.
+func (c *Client) createdRecently(idOrUPN string) bool {
+	m := c.memory()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.created[strings.ToLower(idOrUPN)]
+	return ok && time.Since(t) <= recentWindow
+}
+
+// onRecentUser runs call; when it answers 404 for a user this process has just created, it is
+// read-after-write lag (reference/graph-api.md §4.4) and call is repeated with a growing delay
+// until it answers something else or ctx ends (lagBound without a deadline). A 404 on any other
+// user is returned at once.
+func (c *Client) onRecentUser(ctx context.Context, idOrUPN string, call func(ctx context.Context) error) error {
+	err := call(ctx)
+	if err == nil || !IsNotFound(err) || !c.createdRecently(idOrUPN) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, lagBound)
+	defer cancel()
+	var last error = err
+	werr := WaitUntil(ctx, "user "+idOrUPN+" to replicate", func(ctx context.Context) (bool, error) {
+		last = call(ctx)
+		return last == nil, last
+	})
+	if werr != nil && last != nil && IsNotFound(last) {
+		return last
+	}
+	return werr
+}
+
+// CreateUser creates a user (POST /users) and returns it as written, with the id Graph assigned.
+// The answer of the write is trusted: nothing is read back (reference/graph-api.md §4.4).
+func (c *Client) CreateUser(ctx context.Context, u NewUser) (*User, error) {
+	op := "create user " + u.UserPrincipalName
+	ri, err := c.newRequest(abstractions.POST, "/users", nil, createBody(u))
+	if err != nil {
+		return nil, &Error{Op: op, Message: err.Error(), err: err}
+	}
+	b, err := c.sendJSON(ctx, ri)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return c.createdUser(op, u, b)
+}
+
+// createdUser builds the result of a create from what was written and the answer's id.
+func (c *Client) createdUser(op string, u NewUser, answer []byte) (*User, error) {
+	got, err := parseUser(answer)
+	if err != nil || got.ID == "" {
+		msg := "the answer has no user id"
+		if err != nil {
+			msg = err.Error()
+		}
+		return nil, &Error{Op: op, StatusCode: http.StatusCreated, Message: msg}
+	}
+	out := u.User
+	out.ID = got.ID
+	if got.UserPrincipalName != "" {
+		out.UserPrincipalName = got.UserPrincipalName
+	}
+	out.AssignedLicenses = nil
+	out.BusinessPhones = append([]string(nil), u.BusinessPhones...)
+	out.OtherMails = append([]string(nil), u.OtherMails...)
+	c.rememberCreated(out.ID, out.UserPrincipalName)
+	return &out, nil
+}
+
+// GetUser reads one user by id or UPN with every managed property, licences and usage location
+// included. A 404 for a user this process has just created is retried (read-after-write lag).
+func (c *Client) GetUser(ctx context.Context, idOrUPN string) (*User, error) {
+	op := "read user " + idOrUPN
+	var out *User
+	err := c.onRecentUser(ctx, idOrUPN, func(ctx context.Context) error {
+		ri, err := c.newRequest(abstractions.GET, userPath(idOrUPN), url.Values{"$select": {userSelect}}, nil)
+		if err != nil {
+			return &Error{Op: op, Message: err.Error(), err: err}
+		}
+		b, err := c.sendJSON(ctx, ri)
+		if err != nil {
+			return wrap(op, err)
+		}
+		u, err := parseUser(b)
+		if err != nil {
+			return &Error{Op: op, StatusCode: http.StatusOK, Message: err.Error(), err: err}
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// ListUsers returns every user of the tenant, or only those whose UPN is on domain when domain is
+// set, following @odata.nextLink, 999 per page, with the same properties as GetUser. The domain
+// filter is an advanced query (endsWith): it is sent with ConsistencyLevel: eventual and $count.
+func (c *Client) ListUsers(ctx context.Context, domain string) ([]User, error) {
+	op := "list users"
+	q := url.Values{"$select": {userSelect}, "$top": {"999"}}
+	if domain != "" {
+		op += " of domain " + domain
+		q.Set("$filter", "endswith(userPrincipalName,'@"+strings.ReplaceAll(domain, "'", "''")+"')")
+		q.Set("$count", "true")
+	}
+	ri, err := c.newRequest(abstractions.GET, "/users", q, nil)
+	if err != nil {
+		return nil, &Error{Op: op, Message: err.Error(), err: err}
+	}
+	var out []User
+	for page := 1; ; page++ {
+		if domain != "" {
+			ri.Headers.Add("ConsistencyLevel", "eventual")
+		}
+		b, err := c.sendJSON(ctx, ri)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		var pageBody struct {
+			Value    []json.RawMessage `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+		}
+		if err := json.Unmarshal(b, &pageBody); err != nil {
+			return nil, &Error{Op: op, StatusCode: http.StatusOK, Message: "page " + fmt.Sprint(page) + " is not valid JSON", err: err}
+		}
+		for _, raw := range pageBody.Value {
+			u, err := parseUser(raw)
+			if err != nil {
+				return nil, &Error{Op: op, StatusCode: http.StatusOK, Message: err.Error(), err: err}
+			}
+			out = append(out, *u)
+		}
+		if pageBody.NextLink == "" {
+			return out, nil
+		}
+		next, err := url.Parse(pageBody.NextLink)
+		if err != nil {
+			return nil, &Error{Op: op, Message: "the next-page link is not a URL", err: err}
+		}
+		ri = abstractions.NewRequestInformation()
+		ri.Method = abstractions.GET
+		ri.SetUri(*next)
+		ri.Headers.Add("Accept", "application/json")
+	}
+}
+
+// UpdateUser applies ch to the user (PATCH /users/{id}); empty changes send nothing.
+func (c *Client) UpdateUser(ctx context.Context, id string, ch UserChanges) error {
+	op := "update user " + id
+	if ch.IsEmpty() {
+		return nil
+	}
+	body, err := patchBody(ch)
+	if err != nil {
+		return &Error{Op: op, Message: err.Error(), err: err}
+	}
+	err = c.onRecentUser(ctx, id, func(ctx context.Context) error {
+		ri, err := c.newRequest(abstractions.PATCH, userPath(id), nil, body)
+		if err != nil {
+			return &Error{Op: op, Message: err.Error(), err: err}
+		}
+		_, err = c.sendJSON(ctx, ri)
+		return wrap(op, err)
+	})
+	if err == nil && c.createdRecently(id) {
+		if upn := ch.Set["userPrincipalName"]; upn != "" {
+			c.rememberCreated(id, upn)
+		}
+	}
+	return err
+}
+
+// DeleteUser deletes the user (DELETE /users/{id}): a soft delete, restorable for 30 days, during
+// which the UPN stays taken. A user that does not exist answers an error for which IsNotFound is
+// true.
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	op := "delete user " + id
+	err := c.onRecentUser(ctx, id, func(ctx context.Context) error {
+		ri, err := c.newRequest(abstractions.DELETE, userPath(id), nil, nil)
+		if err != nil {
+			return &Error{Op: op, Message: err.Error(), err: err}
+		}
+		_, err = c.sendJSON(ctx, ri)
+		return wrap(op, err)
+	})
+	if err == nil {
+		c.forgetCreated(id)
+	}
+	return err
+}
+
+// AssignLicenses adds and removes licences of a user (POST /users/{id|UPN}/assignLicense) in one
+// call. The user needs a usage location first. A 404 for a user this process has just created is
+// retried (read-after-write lag).
+func (c *Client) AssignLicenses(ctx context.Context, idOrUPN string, add []AssignedLicense, remove []string) error {
+	op := "assign licences to " + idOrUPN
+	if len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	body := assignBody(add, remove)
+	return c.onRecentUser(ctx, idOrUPN, func(ctx context.Context) error {
+		ri, err := c.newRequest(abstractions.POST, userPath(idOrUPN)+"/assignLicense", nil, body)
+		if err != nil {
+			return &Error{Op: op, Message: err.Error(), err: err}
+		}
+		_, err = c.sendJSON(ctx, ri)
+		return wrap(op, err)
+	})
+}
+
+// errorFromBody builds an *Error from a Graph error body (used for $batch sub-responses).
+func errorFromBody(op string, status int, body []byte, retryAfter time.Duration) *Error {
+	out := &Error{Op: op, StatusCode: status, RetryAfter: retryAfter}
+	var e struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				Date      string `json:"date"`
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if len(body) > 0 && json.Unmarshal(body, &e) == nil {
+		out.Code = e.Error.Code
+		out.Message = e.Error.Message
+		out.RequestID = e.Error.InnerError.RequestID
+		out.Date = e.Error.InnerError.Date
+	}
+	if out.Message == "" {
+		out.Message = http.StatusText(status)
+		if out.Message == "" {
+			out.Message = "no error message in the answer"
+		}
+	}
+	return out
+}

@@ -1,0 +1,334 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+)
+
+const (
+	testPassword = "Xw9#kLm2!pQ"
+	// testSku has seats for the bulk tests; testSmallSku has two.
+	testSku      = "a403ebcc-fae0-4ca2-8c8c-7a907fd6c235"
+	testSmallSku = "4b9405b0-7788-4568-add1-99614e613b69"
+)
+
+func testSeed() *fakecloud.Seed {
+	sd := fakecloud.DefaultSeed()
+	sd.Domains = []fakecloud.SeedDomain{{ID: "example.com", IsVerified: true}}
+	sd.SKUs = []fakecloud.SKU{
+		{SkuID: testSku, SkuPartNumber: "STANDARDPACK", Enabled: 10000, ServicePlans: []fakecloud.ServicePlan{
+			{ServicePlanID: "9aaf7827-d63c-4b61-89c3-182f06f82e5c", ServicePlanName: "EXCHANGE_S_STANDARD"}}},
+		{SkuID: testSmallSku, SkuPartNumber: "EXCHANGESTANDARD", Enabled: 2},
+	}
+	return sd
+}
+
+// newTestClient starts a fake tenant and a client built like the provider builds it: azidentity
+// client-secret credential against the fake's login endpoint, graph.New with the real middleware.
+func newTestClient(t *testing.T, seed *fakecloud.Seed, knobs fakecloud.Knobs) (*Client, *fakecloud.Server) {
+	t.Helper()
+	if seed == nil {
+		seed = testSeed()
+	}
+	f, err := fakecloud.Start(fakecloud.Options{Seed: seed, Knobs: knobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	cred, err := azidentity.NewClientSecretCredential(f.TenantID(), f.ClientID(), f.ClientSecret(),
+		&azidentity.ClientSecretCredentialOptions{
+			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.LoginEndpoint() + "/"}},
+			DisableInstanceDiscovery: true,
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Host: f.GraphEndpoint(), Scope: "https://graph.microsoft.com/.default", Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, f
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newTestUser(upn string) NewUser {
+	local, _, _ := strings.Cut(upn, "@")
+	return NewUser{User: User{UserPrincipalName: upn, DisplayName: "User " + local, MailNickname: local,
+		AccountEnabled: true, UsageLocation: "CN"}, Password: testPassword, ForceChangePasswordNextSignIn: true}
+}
+
+func graphErrorOf(t *testing.T, err error) *Error {
+	t.Helper()
+	var ge *Error
+	if !errors.As(err, &ge) {
+		t.Fatalf("want *graph.Error, got %T %v", err, err)
+	}
+	if strings.Contains(ge.Error(), testPassword) {
+		t.Fatalf("the error shows the password: %v", ge)
+	}
+	return ge
+}
+
+func TestUsersCreateReadUpdateDelete(t *testing.T) {
+	c, f := newTestClient(t, nil, fakecloud.Knobs{})
+	ctx := testCtx(t, 20*time.Second)
+	in := NewUser{User: User{
+		UserPrincipalName: "adele@example.com", MailNickname: "adele", DisplayName: "Adele Vance", GivenName: "Adele",
+		Surname: "Vance", JobTitle: "Engineer", Department: "R&D", CompanyName: "Contoso", EmployeeID: "E-1",
+		OfficeLocation: "Shanghai", MobilePhone: "+86 139 0000 0000", FaxNumber: "+86 21 0000", StreetAddress: "1 Road",
+		City: "Shanghai", State: "SH", PostalCode: "200000", Country: "China", UsageLocation: "CN", PreferredLanguage: "zh-CN",
+		BusinessPhones: []string{"+86 21 1234"}, OtherMails: []string{"adele@old.example"}, AccountEnabled: true,
+	}, Password: testPassword, ForceChangePasswordNextSignIn: true}
+	created, err := c.CreateUser(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ID == "" || created.JobTitle != "Engineer" {
+		t.Fatalf("created %+v", created)
+	}
+	if !f.CheckUserPassword(created.ID, testPassword) {
+		t.Fatal("the fake did not get the password")
+	}
+	for _, key := range []string{created.ID, "ADELE@example.com"} {
+		got, err := c.GetUser(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := in.User
+		want.ID = created.ID
+		if fmt.Sprint(*got) != fmt.Sprint(want) {
+			t.Fatalf("GetUser(%s):\n got %+v\nwant %+v", key, *got, want)
+		}
+	}
+
+	tru, fls := true, false
+	pw := "N3w-Passw0rd!"
+	phones := []string{}
+	err = c.UpdateUser(ctx, created.ID, UserChanges{
+		Set:            map[string]string{"jobTitle": "Lead", "department": "", "usageLocation": "US"},
+		BusinessPhones: &phones, AccountEnabled: &fls, Password: &pw, ForceChangePasswordNextSignIn: &tru,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetUser(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.JobTitle != "Lead" || got.Department != "" || got.UsageLocation != "US" || got.AccountEnabled || len(got.BusinessPhones) != 0 {
+		t.Fatalf("after update %+v", got)
+	}
+	if !f.CheckUserPassword(created.ID, pw) {
+		t.Fatal("password not changed")
+	}
+	if err := c.UpdateUser(ctx, created.ID, UserChanges{Set: map[string]string{"favouriteColour": "red"}}); err == nil {
+		t.Fatal("unknown property accepted")
+	}
+
+	_, err = c.CreateUser(ctx, in)
+	ge := graphErrorOf(t, err)
+	if ge.StatusCode != 400 || ge.Code != "Request_BadRequest" ||
+		ge.Message != "Another object with the same value for property userPrincipalName already exists." {
+		t.Fatalf("duplicate: %+v", ge)
+	}
+	weak := newTestUser("weak@example.com")
+	weak.Password = "password"
+	_, err = c.CreateUser(ctx, weak)
+	if ge := graphErrorOf(t, err); !strings.Contains(ge.Message, "password complexity") {
+		t.Fatalf("weak: %v", ge)
+	}
+
+	if err := c.DeleteUser(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetUser(ctx, created.ID); !IsNotFound(err) {
+		t.Fatalf("read after delete: %v", err)
+	}
+	if err := c.DeleteUser(ctx, created.ID); !IsNotFound(err) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestUsersListPagedAndByDomain(t *testing.T) {
+	sd := testSeed()
+	for i := 0; i < 1100; i++ {
+		domain := "example.com"
+		if i%10 == 0 {
+			domain = "contoso.onmicrosoft.com"
+		}
+		sd.Users = append(sd.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: fmt.Sprintf("u%04d@%s", i, domain), UsageLocation: "CN"}})
+	}
+	c, f := newTestClient(t, sd, fakecloud.Knobs{})
+	ctx := testCtx(t, 20*time.Second)
+	all, err := c.ListUsers(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, u := range all {
+		if seen[u.ID] || u.UsageLocation != "CN" || !u.AccountEnabled || u.MailNickname == "" {
+			t.Fatalf("user %+v (dup=%v)", u, seen[u.ID])
+		}
+		seen[u.ID] = true
+	}
+	if len(all) != 1100 {
+		t.Fatalf("%d users", len(all))
+	}
+	gets := 0
+	for _, r := range f.Requests() {
+		if r.Method == "GET" && r.Path == "/v1.0/users" {
+			gets++
+			if !strings.Contains(r.Query, "%24top=999") {
+				t.Fatalf("query %s", r.Query)
+			}
+		}
+	}
+	if gets != 2 {
+		t.Fatalf("%d GETs for 1,100 users, want 2 pages of 999", gets)
+	}
+	some, err := c.ListUsers(ctx, "contoso.onmicrosoft.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(some) != 110 {
+		t.Fatalf("%d users of the initial domain", len(some))
+	}
+}
+
+func TestUsersLicencesAndSeats(t *testing.T) {
+	c, f := newTestClient(t, nil, fakecloud.Knobs{})
+	ctx := testCtx(t, 20*time.Second)
+	var ids []string
+	for _, n := range []string{"a", "b", "c"} {
+		u, err := c.CreateUser(ctx, newTestUser(n+"@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	noLoc := newTestUser("noloc@example.com")
+	noLoc.UsageLocation = ""
+	nl, err := c.CreateUser(ctx, noLoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := []AssignedLicense{{SkuID: testSmallSku}}
+	err = c.AssignLicenses(ctx, nl.ID, add, nil)
+	if ge := graphErrorOf(t, err); ge.Message != "License assignment cannot be done for user with invalid usage location." {
+		t.Fatalf("no usage location: %v", ge)
+	}
+	for _, id := range ids[:2] {
+		if err := c.AssignLicenses(ctx, id, add, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = c.AssignLicenses(ctx, "c@example.com", add, nil)
+	if ge := graphErrorOf(t, err); ge.Code != "Request_BadRequest" ||
+		ge.Message != "Subscription with SKU "+testSmallSku+" does not have any available licenses." {
+		t.Fatalf("seat exhaustion: %+v", ge)
+	}
+	skus, err := c.ListSubscribedSkus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range skus {
+		if s.SkuID == testSmallSku && (s.Consumed != 2 || s.Available() != 0) {
+			t.Fatalf("sku %+v", s)
+		}
+	}
+	got, err := c.GetUser(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.AssignedLicenses) != 1 || got.AssignedLicenses[0].SkuID != testSmallSku {
+		t.Fatalf("licences %+v", got.AssignedLicenses)
+	}
+	// Swap: remove the small SKU from a (frees a seat), give it to c, add the big one to a.
+	if err := c.AssignLicenses(ctx, ids[0], []AssignedLicense{{SkuID: testSku, DisabledPlans: []string{"9aaf7827-d63c-4b61-89c3-182f06f82e5c"}}}, []string{testSmallSku}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AssignLicenses(ctx, ids[2], add, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.GetUser(ctx, ids[0])
+	if len(got.AssignedLicenses) != 1 || got.AssignedLicenses[0].SkuID != testSku || len(got.AssignedLicenses[0].DisabledPlans) != 1 {
+		t.Fatalf("after swap %+v", got.AssignedLicenses)
+	}
+	if n := len(f.Users()); n != 4 {
+		t.Fatalf("%d users", n)
+	}
+}
+
+func TestUsersThrottledRetriedAndGzip(t *testing.T) {
+	c, f := newTestClient(t, nil, fakecloud.Knobs{ThrottleRatio: 0.4, RetryAfter: 0.02, RandomSeed: 7})
+	ctx := testCtx(t, 20*time.Second)
+	for i := 0; i < 10; i++ {
+		if _, err := c.CreateUser(ctx, newTestUser(fmt.Sprintf("t%d@example.com", i))); err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	st := f.Stats()
+	if st.Graph.Throttled == 0 {
+		t.Fatal("the knob throttled nothing: the test proves nothing")
+	}
+	if n := len(f.Users()); n != 10 {
+		t.Fatalf("%d users after retried creates", n)
+	}
+	posts, gz := 0, 0
+	for _, r := range f.Requests() {
+		if r.Method == "POST" && r.Path == "/v1.0/users" {
+			posts++
+			if r.ContentEncoding == "gzip" {
+				gz++
+			}
+		}
+	}
+	if posts != 10+st.Graph.Throttled || gz != posts {
+		t.Fatalf("%d POSTs (%d throttled), %d gzip-encoded", posts, st.Graph.Throttled, gz)
+	}
+	t.Logf("10 creates: %d POSTs, %d answered 429, all gzip", posts, st.Graph.Throttled)
+}
+
+func TestUsersReadAfterWriteLag(t *testing.T) {
+	c, f := newTestClient(t, nil, fakecloud.Knobs{ReadAfterWriteLag: 600 * time.Millisecond})
+	ctx := testCtx(t, 20*time.Second)
+	u, err := c.CreateUser(ctx, newTestUser("lag@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each of these meets 404s first (the fake lags) and succeeds on evidence.
+	if err := c.AssignLicenses(ctx, "lag@example.com", []AssignedLicense{{SkuID: testSku}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	jt := "Tester"
+	if err := c.UpdateUser(ctx, u.ID, UserChanges{Set: map[string]string{"jobTitle": jt}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetUser(ctx, u.ID)
+	if err != nil || got.JobTitle != jt || len(got.AssignedLicenses) != 1 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if f.Stats().Graph.Status[404] == 0 {
+		t.Fatal("no 404 seen: the lag was not exercised")
+	}
+	// A user this client did not create: a 404 comes back at once.
+	start := time.Now()
+	if _, err := c.GetUser(ctx, "nobody@example.com"); !IsNotFound(err) || time.Since(start) > 2*time.Second {
+		t.Fatalf("unknown user: %v after %s", err, time.Since(start))
+	}
+}
