@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 	"unicode/utf16"
 )
@@ -58,7 +57,7 @@ func FindDovecot() string {
 // user, everything runs as that user. Dovecot 2.3 is what this was tested with
 // (Debian 12: 2.3.19); the 2.4 configuration syntax is written from the 2.4
 // documentation and is UNCONFIRMED.
-func StartDovecot(t testing.TB, users map[string]User, security string) *Server {
+func StartDovecot(t TB, users map[string]User, security string) *Server {
 	t.Helper()
 	checkSecurity(t, security)
 	bin := FindDovecot()
@@ -155,7 +154,7 @@ func StartDovecot(t testing.TB, users map[string]User, security string) *Server 
 
 // runDovecot starts dovecot -F and waits until srv answers with a greeting. On
 // success the process is registered for cleanup.
-func runDovecot(t testing.TB, bin, confFile, dir string, srv *Server) (bool, string) {
+func runDovecot(t TB, bin, confFile, dir string, srv *Server) (bool, string) {
 	t.Helper()
 	logFile := filepath.Join(dir, "dovecot.log")
 	stderrFile := filepath.Join(dir, "dovecot.stderr")

@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -75,7 +74,7 @@ type Server struct {
 // baseDate is the default date of seeded message N (plus N minutes).
 var baseDate = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func checkSecurity(t testing.TB, security string) {
+func checkSecurity(t TB, security string) {
 	t.Helper()
 	switch security {
 	case SecuritySsl, SecurityTLS, SecurityNone:
@@ -244,7 +243,7 @@ type serverCert struct {
 }
 
 // newServerCert generates a fresh CA and leaf certificate.
-func newServerCert(t testing.TB) *serverCert {
+func newServerCert(t TB) *serverCert {
 	t.Helper()
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -304,11 +303,22 @@ func newServerCert(t testing.TB) *serverCert {
 }
 
 // writeCA writes the CA certificate into dir and returns its path.
-func (sc *serverCert) writeCA(t testing.TB, dir string) string {
+func (sc *serverCert) writeCA(t TB, dir string) string {
 	t.Helper()
 	p := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(p, sc.caPEM, 0o644); err != nil {
 		t.Fatalf("imaptest: %v", err)
 	}
 	return p
+}
+
+// TB is the part of testing.TB these helpers use. *testing.T and *testing.B satisfy it; a program
+// such as `make demo` passes its own implementation to run the same servers outside a test.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+	TempDir() string
 }

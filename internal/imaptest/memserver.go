@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -33,13 +32,13 @@ type MemOptions struct {
 // "Ssl" implicit TLS, "Tls" STARTTLS (LOGIN refused before it), "None" plain.
 // Each server gets its own CA and a certificate for 127.0.0.1.
 // The server delimiter is "/" and STATUS=SIZE is advertised.
-func StartMemServer(t testing.TB, users map[string]User, security string) *Server {
+func StartMemServer(t TB, users map[string]User, security string) *Server {
 	t.Helper()
 	return StartMemServerWith(t, users, MemOptions{Security: security})
 }
 
 // StartMemServerWith is StartMemServer with more options.
-func StartMemServerWith(t testing.TB, users map[string]User, opts MemOptions) *Server {
+func StartMemServerWith(t TB, users map[string]User, opts MemOptions) *Server {
 	t.Helper()
 	checkSecurity(t, opts.Security)
 	delim := opts.Delimiter
@@ -143,7 +142,7 @@ func StartMemServerWith(t testing.TB, users map[string]User, opts MemOptions) *S
 // (logging after that would panic).
 type quietLogger struct {
 	mu      sync.Mutex
-	t       testing.TB
+	t       TB
 	stopped bool
 }
 
