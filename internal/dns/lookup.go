@@ -54,7 +54,10 @@ func (r Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) 
 	}
 	out := []string{}
 	for _, rr := range answersFor(qname, mdns.TypeTXT, rrs) {
-		txt := rr.(*mdns.TXT)
+		txt, ok := rr.(*mdns.TXT)
+		if !ok {
+			continue
+		}
 		var b strings.Builder
 		for _, part := range txt.Txt {
 			raw, err := unescapeTXT(part)
@@ -78,7 +81,10 @@ func (r Resolver) LookupMX(ctx context.Context, name string) ([]MX, error) {
 	}
 	out := []MX{}
 	for _, rr := range answersFor(qname, mdns.TypeMX, rrs) {
-		mx := rr.(*mdns.MX)
+		mx, ok := rr.(*mdns.MX)
+		if !ok {
+			continue
+		}
 		out = append(out, MX{Host: normalizeHost(mx.Mx), Preference: int(mx.Preference)})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -184,7 +190,7 @@ func exchange(ctx context.Context, network, server string, m *mdns.Msg, timeout 
 	if err != nil {
 		return nil, describe(ctx, network, timeout, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // a close error cannot change the answer or the error already got
 	// ExchangeWithConnContext honours the deadline but not a cancellation: unblock it by hand.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()

@@ -375,7 +375,6 @@ func Build(verification, service []ServiceRecord, opts Options) (records []Recor
 func verificationRecords(in []ServiceRecord, zone string, withMX bool) []Record {
 	var txt, mx *Record
 	for _, r := range normalizeAll(in, zone) {
-		r := r
 		switch r.Type {
 		case "TXT":
 			// Prefer Microsoft's MS=ms######## text over any other TXT Graph might add.

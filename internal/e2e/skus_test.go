@@ -19,7 +19,9 @@ func testBins(t *testing.T) (providerDir, fakeBin string) {
 		t.Fatal(err)
 	}
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "m365-e2e-bin-")
+		// Built once and shared by every test of the binary, so it must outlive the first test's
+		// t.TempDir; TestMain removes it.
+		dir, err := os.MkdirTemp("", "m365-e2e-bin-") //nolint:usetesting // shared across tests, removed by TestMain
 		if err != nil {
 			binErr = err
 			return

@@ -123,13 +123,13 @@ func decodeError(cmdlet string, resp *http.Response, body []byte) *Error {
 	}
 	e.Kind = classify(e, text)
 	if e.Message == "" {
-		switch {
-		case resp.StatusCode == http.StatusForbidden:
+		switch resp.StatusCode {
+		case http.StatusForbidden:
 			e.Message = "the service answered 403 with an empty body. The application lacks the Exchange.ManageAsApp application permission (Office 365 Exchange Online API, admin consent granted) or an Entra role that includes the Migration and Move Mailboxes Exchange roles (Exchange Administrator), or the cmdlet is not available to it"
 			if d := resp.Header.Get("x-ms-diagnostics"); d != "" {
 				e.Message += ". x-ms-diagnostics: " + d
 			}
-		case resp.StatusCode == http.StatusUnauthorized:
+		case http.StatusUnauthorized:
 			e.Message = "the service refused the token (401). Check that the app registration has the Exchange.ManageAsApp permission with admin consent"
 		default:
 			e.Message = fmt.Sprintf("HTTP %d with no error text", resp.StatusCode)

@@ -100,7 +100,7 @@ func TestCommandProcess(t *testing.T) {
 	}
 	var tok map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 || tok["access_token"] == nil {
 		t.Fatalf("token from process: %d %v", resp.StatusCode, tok)
 	}
@@ -110,7 +110,7 @@ func TestCommandProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("flag -throttle-ratio 0 must override the seed's 1: %d", resp.StatusCode)
 	}
@@ -119,7 +119,7 @@ func TestCommandProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	kb, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	var k Knobs
 	if err := json.Unmarshal(kb, &k); err != nil || !k.ExchangeRedirect || k.RetryAfter != 2 || k.ThrottleRatio != 0 {
 		t.Fatalf("knobs in process: %v %s", err, kb)

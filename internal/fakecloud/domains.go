@@ -445,7 +445,7 @@ func (s *Server) pageOf(r *http.Request, objs []map[string]any, digest string) (
 	if raw := q.Get("$top"); raw != "" {
 		n, perr := strconv.Atoi(strings.TrimSpace(raw))
 		if perr != nil || n < 1 || n > 999 {
-			return nil, "", fmt.Errorf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", raw)
+			return nil, "", fmt.Errorf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", raw) //nolint:staticcheck // ST1005: Graph's message, sent verbatim
 		}
 		size = n
 	}
@@ -453,7 +453,7 @@ func (s *Server) pageOf(r *http.Request, objs []map[string]any, digest string) (
 	if tok := q.Get("$skiptoken"); tok != "" {
 		n, ok := parseSkipToken(tok, digest)
 		if !ok {
-			return nil, "", fmt.Errorf("Invalid $skiptoken value '%s'.", tok)
+			return nil, "", fmt.Errorf("Invalid $skiptoken value '%s'.", tok) //nolint:staticcheck // ST1005: Graph's message, sent verbatim
 		}
 		offset = n
 	}

@@ -939,7 +939,7 @@ func TestDomainStatePersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s3.Close()
+	defer func() { _ = s3.Close() }()
 	f3 := &fixture{t: t, s: s3, c: caClient(t)}
 	tok = f3.graphToken()
 	_, list := f3.get(tok, "/v1.0/domains")

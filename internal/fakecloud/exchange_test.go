@@ -271,6 +271,9 @@ func TestInvokeCommandPaging(t *testing.T) {
 	}
 	// A different body on a nextLink is refused.
 	resp, b := f.invoke("", tok, "Get-MigrationEndpoint", map[string]any{}, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("first page: %d %s", resp.StatusCode, b)
+	}
 	next := decodeExo(t, b).NextLink
 	if resp, _ := f.invoke(next, tok, "Get-MigrationEndpoint", map[string]any{"Type": "IMAP"}, nil); resp.StatusCode != 400 {
 		t.Fatalf("tampered body on nextLink: %d", resp.StatusCode)
@@ -345,8 +348,8 @@ func TestExchangeLag(t *testing.T) {
 		t.Fatalf("during lag: %d %s", resp.StatusCode, b)
 	}
 	resp, b = f.invoke("", tok, "Get-MigrationEndpoint", nil, nil)
-	if a := decodeExo(t, b); len(a.Value) != 0 {
-		t.Fatalf("list during lag: %s", b)
+	if a := decodeExo(t, b); resp.StatusCode != 200 || len(a.Value) != 0 {
+		t.Fatalf("list during lag: %d %s", resp.StatusCode, b)
 	}
 	time.Sleep(time.Until(created.Add(320 * time.Millisecond)))
 	resp, b = f.invoke("", tok, "Get-MigrationEndpoint", map[string]any{"Identity": "Lagged"}, nil)

@@ -416,7 +416,7 @@ func applySelect(r *http.Request, typeName string, objs []map[string]any) ([]map
 		}
 		canon, ok := known[strings.ToLower(p)]
 		if !ok && len(objs) > 0 {
-			return nil, nil, fmt.Errorf("Could not find a property named '%s' on type '%s'.", p, typeName)
+			return nil, nil, fmt.Errorf("Could not find a property named '%s' on type '%s'.", p, typeName) //nolint:staticcheck // ST1005: Graph's message, sent verbatim
 		}
 		if !ok {
 			canon = p
@@ -447,6 +447,12 @@ func selectSuffix(names []string) string {
 		return ""
 	}
 	return "(" + strings.Join(names, ",") + ")"
+}
+
+// stringAt is m[key] when it holds a string, else "".
+func stringAt(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
 }
 
 // sortedKeys is a small helper for deterministic iteration.

@@ -383,9 +383,9 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	resp, b = f.graph(http.MethodGet, "/_fake/requests", "", nil, nil)
 	var recs []RequestRecord
-	if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 3 || recs[1].Path != "/v1.0/subscribedSkus" ||
-		recs[1].Service != ServiceGraph || recs[1].AppID != f.s.ClientID() {
-		t.Fatalf("requests: %v %+v", err, recs)
+	if err := json.Unmarshal(b, &recs); err != nil || resp.StatusCode != 200 || len(recs) != 3 ||
+		recs[1].Path != "/v1.0/subscribedSkus" || recs[1].Service != ServiceGraph || recs[1].AppID != f.s.ClientID() {
+		t.Fatalf("requests: %d %v %+v", resp.StatusCode, err, recs)
 	}
 	if strings.Contains(string(b), f.s.ClientSecret()) || strings.Contains(string(b), tok) {
 		t.Fatal("request log must not hold secrets or tokens")

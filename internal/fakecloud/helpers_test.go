@@ -103,7 +103,7 @@ func (f *fixture) do(req *http.Request) (*http.Response, []byte) {
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		f.t.Fatal(err)

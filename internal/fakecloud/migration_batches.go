@@ -804,7 +804,7 @@ func cmdGetMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		return strings.ToLower(out[i]["Identity"].(string)) < strings.ToLower(out[j]["Identity"].(string))
+		return strings.ToLower(stringAt(out[i], "Identity")) < strings.ToLower(stringAt(out[j], "Identity"))
 	})
 	return out, nil
 }

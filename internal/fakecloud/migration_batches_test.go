@@ -336,7 +336,7 @@ func appendMessage(t *testing.T, srv *imaptest.Server, user, pw string, size int
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if err := c.Login(user, pw).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestMigrationEngineStopsOnClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	accepted := make(chan net.Conn, 4)
 	go func() {
 		for {
@@ -511,7 +511,7 @@ func TestMigrationEngineStopsOnClose(t *testing.T) {
 	}
 	select {
 	case c := <-accepted:
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 	case <-time.After(5 * time.Second):
 		t.Fatal("the engine never connected")
 	}

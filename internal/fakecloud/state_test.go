@@ -46,7 +46,7 @@ func TestStatePersistedAndReloaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer func() { _ = s2.Close() }()
 	if s2.TenantID() != tid || s2.ClientID() != cid || s2.ClientSecret() != secret {
 		t.Fatal("tenant and app must come from the state file")
 	}
@@ -146,7 +146,7 @@ func TestFixedPortsAreConsecutive(t *testing.T) {
 	if err != nil {
 		t.Skipf("port %s not reusable: %v", base, err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	port := func(u string) string { return u[strings.LastIndex(u, ":")+1:] }
 	var p0 int
 	for i, u := range []string{s.LoginEndpoint(), s.GraphEndpoint(), s.ExchangeEndpoint()} {

@@ -226,7 +226,7 @@ func validUPNSyntax(upn string) bool {
 			return false
 		}
 		for _, r := range label {
-			if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-')) {
+			if r >= unicode.MaxASCII || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-') {
 				return false
 			}
 		}
@@ -870,7 +870,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	total := len(objs)
-	start := sort.Search(len(objs), func(i int) bool { return objs[i]["id"].(string) > after })
+	start := sort.Search(len(objs), func(i int) bool { return stringAt(objs[i], "id") > after })
 	if after == "" {
 		start = 0
 	}
@@ -882,7 +882,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		for k, v := range q {
 			nq[k] = v
 		}
-		nq.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("users:"+page[len(page)-1]["id"].(string))))
+		nq.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("users:"+stringAt(page[len(page)-1], "id"))))
 		next = s.graphURL + "/v1.0/users?" + nq.Encode()
 	}
 	page, names, err := projectUsers(r, page)
@@ -1290,13 +1290,13 @@ func tokenizeFilter(src string) ([]filterToken, error) {
 	var out []filterToken
 	for i := 0; i < len(src); {
 		c := src[i]
-		switch {
-		case c == ' ' || c == '\t':
+		switch c {
+		case ' ', '\t':
 			i++
-		case c == '(' || c == ')' || c == ',':
+		case '(', ')', ',':
 			out = append(out, filterToken{kind: c, text: string(c)})
 			i++
-		case c == '\'':
+		case '\'':
 			var b strings.Builder
 			i++
 			closed := false

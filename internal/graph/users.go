@@ -314,14 +314,24 @@ func (m *userMemory) setSerialBatches() {
 	m.serial = true
 }
 
-var memories sync.Map // *Client -> *userMemory
+// memories holds each client's userMemory, made on first use.
+var memories struct {
+	mu sync.Mutex
+	m  map[*Client]*userMemory
+}
 
 func (c *Client) memory() *userMemory {
-	if m, ok := memories.Load(c); ok {
-		return m.(*userMemory)
+	memories.mu.Lock()
+	defer memories.mu.Unlock()
+	if m, ok := memories.m[c]; ok {
+		return m
 	}
-	m, _ := memories.LoadOrStore(c, &userMemory{created: map[string]time.Time{}, upnOf: map[string]string{}})
-	return m.(*userMemory)
+	if memories.m == nil {
+		memories.m = map[*Client]*userMemory{}
+	}
+	m := &userMemory{created: map[string]time.Time{}, upnOf: map[string]string{}}
+	memories.m[c] = m
+	return m
 }
 
 // rememberCreated records that this process created the user with this id and UPN.
@@ -383,7 +393,7 @@ func (c *Client) onRecentUser(ctx context.Context, idOrUPN string, call func(ctx
 	}
 	ctx, cancel := context.WithTimeout(ctx, lagBound)
 	defer cancel()
-	var last error = err
+	last := err
 	werr := WaitUntil(ctx, "user "+idOrUPN+" to replicate", func(ctx context.Context) (bool, error) {
 		last = call(ctx)
 		return last == nil, last

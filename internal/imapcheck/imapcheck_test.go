@@ -126,7 +126,7 @@ func TestConnectRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	got := CheckLogins(context.Background(), Target{Host: "127.0.0.1", Port: port, Security: "Ssl"}, loginCreds()[:1], 1)[0]
 	if got.OK || got.Kind != KindConnect || !strings.Contains(got.Error, "refused") {
 		t.Errorf("got %+v, want Kind connect, connection refused", got)
@@ -535,10 +535,10 @@ func startScript(t *testing.T, o scriptOptions) *scriptServer {
 	var conns []net.Conn
 	t.Cleanup(func() {
 		close(done)
-		ln.Close()
+		_ = ln.Close()
 		mu.Lock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 		mu.Unlock()
 		wg.Wait()
@@ -565,7 +565,7 @@ func startScript(t *testing.T, o scriptOptions) *scriptServer {
 }
 
 func (fs *scriptServer) serve(c net.Conn, o scriptOptions, done chan struct{}) {
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	// Counted from accept to LOGOUT (not to the close, which the client does
 	// not wait for).
 	n := fs.active.Add(1)
@@ -583,10 +583,11 @@ func (fs *scriptServer) serve(c net.Conn, o scriptOptions, done chan struct{}) {
 	}
 	w := bufio.NewWriter(c)
 	send := func(lines ...string) {
+		// A write error means the client hung up; the next read ends the session.
 		for _, l := range lines {
-			w.WriteString(l + "\r\n")
+			_, _ = w.WriteString(l + "\r\n")
 		}
-		w.Flush()
+		_ = w.Flush()
 	}
 	caps := "IMAP4rev1"
 	if o.statusSize {

@@ -163,7 +163,8 @@ func runDovecot(t TB, bin, confFile, dir string, srv *Server) (bool, string) {
 	if err != nil {
 		t.Fatalf("imaptest: %v", err)
 	}
-	defer errOut.Close()
+	// dovecot holds its own copy of the descriptor; closing ours cannot lose its output.
+	defer func() { _ = errOut.Close() }()
 	cmd := exec.Command(bin, "-F", "-c", confFile)
 	cmd.Stdout = errOut
 	cmd.Stderr = errOut
@@ -214,9 +215,9 @@ func greeted(srv *Server) bool {
 	if err != nil {
 		return false
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // a probe: only the greeting matters
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	var c net.Conn = conn
+	c := conn
 	if srv.Security == SecuritySsl {
 		tc := tls.Client(conn, &tls.Config{RootCAs: srv.CAPool, ServerName: srv.Host})
 		if err := tc.Handshake(); err != nil {
@@ -244,8 +245,12 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	return port, ln.Close()
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		_ = ln.Close()
+		return 0, fmt.Errorf("imaptest: listener address %v is not TCP", ln.Addr())
+	}
+	return addr.Port, ln.Close()
 }
 
 var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)`)

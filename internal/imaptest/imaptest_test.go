@@ -90,7 +90,7 @@ func dial(t *testing.T, srv *Server) *imapclient.Client {
 	if err != nil {
 		t.Fatalf("dial %s (%s): %v", srv.Addr, srv.Security, err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -230,7 +230,7 @@ func TestMemServerStartTLSRequiredBeforeLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if !c.Caps().Has(imap.CapStartTLS) || !c.Caps().Has(imap.CapLoginDisabled) {
 		t.Errorf("capabilities before STARTTLS = %v, want STARTTLS and LOGINDISABLED", c.Caps())
 	}
@@ -247,16 +247,16 @@ func TestMemServerUntrustedWithoutCA(t *testing.T) {
 	srv := StartMemServer(t, nil, SecuritySsl)
 	conn, err := tls.Dial("tcp", srv.Addr, &tls.Config{ServerName: srv.Host})
 	if err == nil {
-		conn.Close()
+		_ = conn.Close()
 		t.Fatalf("handshake with the system pool succeeded; the server certificate should be private")
 	}
 	conn, err = tls.Dial("tcp", srv.Addr, &tls.Config{RootCAs: srv.CAPool, ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("handshake with the CA: %v", err)
 	}
-	conn.Close()
+	_ = conn.Close()
 	if conn, err = tls.Dial("tcp", srv.Addr, &tls.Config{RootCAs: srv.CAPool, ServerName: "localhost"}); err == nil {
-		conn.Close()
+		_ = conn.Close()
 		t.Errorf("the certificate also matched localhost; it should name 127.0.0.1 only")
 	}
 	if _, _, err := net.SplitHostPort(srv.Addr); err != nil || srv.Port == 0 || srv.CACertFile == "" {

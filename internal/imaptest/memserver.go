@@ -126,7 +126,11 @@ func StartMemServerWith(t TB, users map[string]User, opts MemOptions) *Server {
 		<-done
 	})
 
-	port := ln.Addr().(*net.TCPAddr).Port
+	tcpAddr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("imaptest: listener address %v is not TCP", ln.Addr())
+	}
+	port := tcpAddr.Port
 	return &Server{
 		Host:       "127.0.0.1",
 		Port:       port,

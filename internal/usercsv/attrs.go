@@ -264,7 +264,7 @@ func validDomain(d string) bool {
 		}
 		for i := 0; i < len(l); i++ {
 			c := l[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				return false
 			}
 		}
@@ -341,7 +341,7 @@ func checkValue(a attr, v, label string) []finding {
 	case aPreferredLanguage:
 		ok := true
 		for _, r := range v {
-			if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-')) {
+			if r >= utf8.RuneSelf || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-') {
 				ok = false
 				break
 			}

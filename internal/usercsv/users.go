@@ -312,10 +312,10 @@ func (p *userParser) add(line, col int, msg, fix string) {
 
 // foundHeaders lists header cells for a message.
 func (p *userParser) foundHeaders() string {
-	const max = 20
+	const maxShown = 20
 	var q []string
 	for i, h := range p.headers[:p.width] {
-		if i == max {
+		if i == maxShown {
 			q = append(q, "...")
 			break
 		}

@@ -62,7 +62,7 @@ func run(args []string, stderr io.Writer) int {
 			return nil
 		})
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [knob flags]\n\n")
+		_, _ = fmt.Fprintf(fs.Output(), "Usage: fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [knob flags]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,7 +72,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "fakecloud: unexpected arguments: %v\n", fs.Args())
+		_, _ = fmt.Fprintf(stderr, "fakecloud: unexpected arguments: %v\n", fs.Args())
 		return 2
 	}
 
@@ -80,7 +80,7 @@ func run(args []string, stderr io.Writer) int {
 	if *seedFile != "" {
 		var err error
 		if seed, err = fakecloud.LoadSeed(*seedFile); err != nil {
-			fmt.Fprintf(stderr, "fakecloud: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "fakecloud: %v\n", err)
 			return 1
 		}
 	}
@@ -129,7 +129,7 @@ func run(args []string, stderr io.Writer) int {
 		}
 	})
 	if err := knobs.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fakecloud: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "fakecloud: %v\n", err)
 		return 2
 	}
 	seed.Knobs = knobs
@@ -137,7 +137,7 @@ func run(args []string, stderr io.Writer) int {
 	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile, IMAPRootCAs: imapRootCAs}
 	if *verbose {
 		opts.Logf = func(format string, args ...any) {
-			fmt.Fprintf(stderr, "%s fakecloud: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+			_, _ = fmt.Fprintf(stderr, "%s fakecloud: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 		}
 	}
 
@@ -148,31 +148,31 @@ func run(args []string, stderr io.Writer) int {
 
 	srv, err := fakecloud.Start(opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "fakecloud: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "fakecloud: %v\n", err)
 		_ = fakecloud.CleanupProcessCA()
 		return 1
 	}
 	if *readyFile != "" {
 		if err := srv.WriteReadyFile(*readyFile); err != nil {
-			fmt.Fprintf(stderr, "fakecloud: writing ready file: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "fakecloud: writing ready file: %v\n", err)
 			_ = srv.Close()
 			_ = fakecloud.CleanupProcessCA()
 			return 1
 		}
 	}
 	if *verbose {
-		fmt.Fprintf(stderr, "fakecloud: login %s graph %s exchange %s tenant %s\n",
+		_, _ = fmt.Fprintf(stderr, "fakecloud: login %s graph %s exchange %s tenant %s\n",
 			srv.LoginEndpoint(), srv.GraphEndpoint(), srv.ExchangeEndpoint(), srv.TenantID())
 	}
 
 	<-sigs
 	code := 0
 	if err := srv.Close(); err != nil {
-		fmt.Fprintf(stderr, "fakecloud: closing: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "fakecloud: closing: %v\n", err)
 		code = 1
 	}
 	if err := fakecloud.CleanupProcessCA(); err != nil {
-		fmt.Fprintf(stderr, "fakecloud: removing CA directory: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "fakecloud: removing CA directory: %v\n", err)
 		code = 1
 	}
 	return code
