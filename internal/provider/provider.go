@@ -264,6 +264,8 @@ func (p *m365Provider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDomainResource,
 		NewDomainVerificationResource,
+		NewUserResource, NewUsersResource,
+		NewIMAPMigrationEndpointResource, NewMigrationBatchResource,
 	}
 }
 
@@ -272,11 +274,13 @@ func (p *m365Provider) DataSources(context.Context) []func() datasource.DataSour
 		NewSubscribedSkusDataSource,
 		NewDNSRecordsDataSource,
 		NewMailClientSettingsDataSource,
+		NewUsersCSVDataSource,
+		NewIMAPMailboxSurveyDataSource,
 	}
 }
 
 func (p *m365Provider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{}
+	return []func() ephemeral.EphemeralResource{NewIMAPMigrationCSVEphemeralResource}
 }
 
 func boolPtr(b types.Bool) *bool {

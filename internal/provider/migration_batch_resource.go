@@ -1,0 +1,1175 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
+	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*migrationBatchResource)(nil)
+	_ resource.ResourceWithImportState      = (*migrationBatchResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*migrationBatchResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*migrationBatchResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*migrationBatchResource)(nil)
+)
+
+// NewMigrationBatchResource is the m365_migration_batch resource.
+func NewMigrationBatchResource() resource.Resource { return &migrationBatchResource{} }
+
+type migrationBatchResource struct{ clients *Clients }
+
+// Values of wait_for.
+const (
+	waitForNone   = "none"
+	waitForSynced = "synced"
+)
+
+// perEmailLookupLimit: up to this many new members are checked against other batches with one
+// Get-MigrationUser -EmailAddress each; more are checked with one listing of every migration user.
+const perEmailLookupLimit = 10
+
+// endpointLagWait bounds how long a source endpoint that answers not-found is waited for.
+const endpointLagWait = 2 * time.Minute
+
+// statisticsConcurrency bounds the Get-MigrationUserStatistics calls of one refresh.
+const statisticsConcurrency = 4
+
+type migrationBatchModel struct {
+	ID                   types.String   `tfsdk:"id"`
+	Name                 types.String   `tfsdk:"name"`
+	SourceEndpoint       types.String   `tfsdk:"source_endpoint"`
+	CSVWO                types.String   `tfsdk:"csv_wo"`
+	CSVWOVersion         types.Int64    `tfsdk:"csv_wo_version"`
+	CSVFile              types.String   `tfsdk:"csv_file"`
+	CSVEncoding          types.String   `tfsdk:"csv_encoding"`
+	ExcludeFolders       types.List     `tfsdk:"exclude_folders"`
+	IncludeFolders       types.List     `tfsdk:"include_folders"`
+	NotificationEmails   types.Set      `tfsdk:"notification_emails"`
+	StartAfter           types.String   `tfsdk:"start_after"`
+	AutoStart            types.Bool     `tfsdk:"auto_start"`
+	TimeZone             types.String   `tfsdk:"time_zone"`
+	SkipPreflight        types.Bool     `tfsdk:"skip_preflight"`
+	PreflightConcurrency types.Int64    `tfsdk:"preflight_concurrency"`
+	PreflightCAFile      types.String   `tfsdk:"preflight_ca_file"`
+	WaitFor              types.String   `tfsdk:"wait_for"`
+	SyncNowTrigger       types.String   `tfsdk:"sync_now_trigger"`
+	Complete             types.Bool     `tfsdk:"complete"`
+	Enabled              types.Bool     `tfsdk:"enabled"`
+	ReadUserStatistics   types.Bool     `tfsdk:"read_user_statistics"`
+	Members              types.Set      `tfsdk:"members"`
+	MembersSHA256        types.String   `tfsdk:"members_sha256"`
+	BatchGUID            types.String   `tfsdk:"batch_guid"`
+	Status               types.String   `tfsdk:"status"`
+	Counts               types.Object   `tfsdk:"counts"`
+	Users                types.Map      `tfsdk:"users"`
+	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+}
+
+var batchCountsAttrTypes = map[string]attr.Type{
+	"total": types.Int64Type, "active": types.Int64Type, "stopped": types.Int64Type, "synced": types.Int64Type,
+	"failed": types.Int64Type, "finalized": types.Int64Type, "pending": types.Int64Type,
+}
+
+var batchUserAttrTypes = map[string]attr.Type{
+	"status": types.StringType, "status_summary": types.StringType, "error": types.StringType,
+	"items_synced": types.Int64Type, "items_skipped": types.Int64Type, "items_in_source": types.Int64Type,
+	"bytes_transferred": types.Int64Type, "last_sync": types.StringType,
+}
+
+func (r *migrationBatchResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_migration_batch"
+}
+
+func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	count := func(desc string) schema.Int64Attribute {
+		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An Exchange Online IMAP migration batch (`New-MigrationBatch`): copies the mailboxes listed in an IMAP migration CSV " +
+			"from the source server of an `m365_imap_migration_endpoint` into existing, licensed Microsoft 365 mailboxes. " +
+			"At plan time the CSV is checked and no user may already be in another batch; before anything is submitted the provider " +
+			"logs in to the source server with every row's credentials. The state keeps the members' addresses and statuses, never a " +
+			"password nor anything derived from one.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The batch's name.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{
+				Required: true, MarkdownDescription: "Unique name of the batch, at most 64 characters. Changing it replaces the batch.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{stringvalidator.LengthBetween(1, 64)},
+			},
+			"source_endpoint": schema.StringAttribute{
+				Required: true, MarkdownDescription: "Name of the IMAP migration endpoint (`m365_imap_migration_endpoint.x.name`). Changing it replaces the batch.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"csv_wo": schema.StringAttribute{
+				Optional: true, WriteOnly: true, Sensitive: true,
+				MarkdownDescription: "The IMAP migration CSV (`EmailAddress,UserName,Password[,UserRoot]`), write-only (Terraform 1.11+): never stored in " +
+					"the plan or the state. Use `ephemeral.m365_imap_migration_csv.x.content`. Exactly one of `csv_wo` and `csv_file`.",
+			},
+			"csv_wo_version": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: "Change this number to make the provider submit `csv_wo` again: every row is checked against the source server " +
+					"and the whole CSV is sent with `Set-MigrationBatch -AddUsers` (the service adds only new rows). Membership changes are " +
+					"found at plan time without it.",
+			},
+			"csv_file": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path of the IMAP migration CSV, read at plan and apply time. The state keeps only the path and the members' " +
+					"addresses. Exactly one of `csv_wo` and `csv_file`.",
+			},
+			"csv_encoding": schema.StringAttribute{
+				Optional: true, MarkdownDescription: "Encoding of the CSV: `auto` (default), `utf-8`, `utf-16` or `gb18030`.",
+				Validators: []validator.String{csvEncodingValidator{}},
+			},
+			"exclude_folders": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Source folders not to migrate, e.g. `[\"Deleted Messages\", \"Junk\"]` (`<Folder>/*` for a subtree). Changing it replaces the batch.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
+			},
+			"include_folders": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Only these source folders migrate. Changing it replaces the batch.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
+			},
+			"notification_emails": schema.SetAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Addresses that receive the batch's status reports. Without it no report is sent.",
+			},
+			"start_after": schema.StringAttribute{
+				Optional: true, MarkdownDescription: "Start the batch at this time (RFC 3339, e.g. `2025-07-01T18:00:00Z`) instead of at once; `auto_start` is then not sent.",
+				Validators: []validator.String{rfc3339Validator{}},
+			},
+			"auto_start": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Start the batch when it is created. Default `true`.",
+			},
+			"time_zone": schema.StringAttribute{
+				Optional: true, MarkdownDescription: "Windows time zone of the batch's times, e.g. `China Standard Time` (the service's default is UTC). Changing it replaces the batch.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"skip_preflight": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Do not log in to the source server before submitting users. Default `false`: a failed login of any row stops the apply before anything is submitted.",
+			},
+			"preflight_concurrency": schema.Int64Attribute{
+				Optional: true, Computed: true, Default: int64default.StaticInt64(imapcheck.DefaultConcurrency),
+				MarkdownDescription: "How many preflight logins run at once. Default 4, at most 32; keep it low for servers that throttle logins.",
+				Validators:          []validator.Int64{int64validator.Between(1, imapcheck.MaxConcurrency)},
+			},
+			"preflight_ca_file": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "A PEM file of CA certificates the preflight trusts besides the system's (for a source server with a private CA). " +
+					"The endpoint's `accept_untrusted_certificates` is honoured too.",
+			},
+			"wait_for": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(waitForNone),
+				MarkdownDescription: "`none` (default) or `synced`: wait, within `timeouts.create` (or `timeouts.update` when users are added), until every user has finished " +
+					"its initial sync (Synced, or Failed). Progress is logged (TF_LOG=info). Use it before switching MX records.",
+				Validators: []validator.String{stringvalidator.OneOf(waitForNone, waitForSynced)},
+			},
+			"sync_now_trigger": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Any change of this value runs `Set-MigrationBatch -SyncNow`: an immediate incremental sync, which Microsoft documents for IMAP " +
+					"migrations after the MX records have been switched. Set it e.g. to the MX record's value or a timestamp.",
+			},
+			"complete": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Set to `true` to run `Complete-MigrationBatch` once the batch is synced (waiting for it within the timeout). For IMAP, Microsoft's " +
+					"guidance is rather to delete the batch 72 hours after the MX switch; whether the service accepts completion of IMAP batches is not confirmed. " +
+					"Completion cannot be undone.",
+			},
+			"enabled": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "`false` stops the batch (`Stop-MigrationBatch`), `true` starts it again (`Start-MigrationBatch`, which also retries failed users). Default `true`.",
+			},
+			"read_user_statistics": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Read `Get-MigrationUserStatistics` for every user at each refresh, for `items_in_source` and `bytes_transferred`. " +
+					"Set `false` for very large batches: one request per user per refresh.",
+			},
+			"members": schema.SetAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "The batch's users (lower-case addresses). Planned from the CSV, refreshed from `Get-MigrationUser`; added rows go through `Set-MigrationBatch -AddUsers`, dropped ones through `Remove-MigrationUser`.",
+			},
+			"members_sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "SHA-256 of the sorted member addresses (addresses only, nothing password-derived)."},
+			"batch_guid":     schema.StringAttribute{Computed: true, MarkdownDescription: "The batch's GUID.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"status":         schema.StringAttribute{Computed: true, MarkdownDescription: "The batch's status at the last refresh: Created, Starting, Syncing, Synced, SyncedWithErrors, Stopping, Stopped, Completing, Completed, Removing, Failed..."},
+			"counts": schema.SingleNestedAttribute{
+				Computed: true, MarkdownDescription: "User counts at the last refresh.",
+				Attributes: map[string]schema.Attribute{
+					"total": count("All users."), "active": count("Users being synced."), "stopped": count("Stopped users."),
+					"synced": count("Users whose initial sync is done."), "failed": count("Failed users (see `users[*].error`)."),
+					"finalized": count("Completed users."), "pending": count("Users waiting to be synced."),
+				},
+			},
+			"users": schema.MapNestedAttribute{
+				Computed: true, MarkdownDescription: "Per user, keyed by lower-case address, at the last refresh.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"status":            schema.StringAttribute{Computed: true, MarkdownDescription: "E.g. Queued, Syncing, Synced, Failed, Stopped, Completed."},
+					"status_summary":    schema.StringAttribute{Computed: true, MarkdownDescription: "Active, Synced, Failed, Stopped or Completed."},
+					"error":             schema.StringAttribute{Computed: true, MarkdownDescription: "The service's error for a failed user, e.g. a rejected IMAP login or `already included in migration batch`."},
+					"items_synced":      count("Items copied."),
+					"items_skipped":     count("Items skipped (e.g. over 35 MB)."),
+					"items_in_source":   count("Items in the source mailbox (with `read_user_statistics`)."),
+					"bytes_transferred": count("Bytes copied (with `read_user_statistics`; the service may report 0 for IMAP)."),
+					"last_sync":         schema.StringAttribute{Computed: true, MarkdownDescription: "Time of the last successful sync (RFC 3339), empty before the first."},
+				}},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *migrationBatchResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *migrationBatchResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("csv_wo"), path.MatchRoot("csv_file")),
+		resourcevalidator.Conflicting(path.MatchRoot("csv_wo_version"), path.MatchRoot("csv_file")),
+	}
+}
+
+// ValidateConfig checks the CSV when it is known, so that a bad file stops `terraform validate`
+// too (the plan re-checks it).
+func (r *migrationBatchResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m migrationBatchModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	notStarted := (!m.AutoStart.IsNull() && !m.AutoStart.IsUnknown() && !m.AutoStart.ValueBool() && m.StartAfter.IsNull()) ||
+		(!m.Enabled.IsNull() && !m.Enabled.IsUnknown() && !m.Enabled.ValueBool())
+	if notStarted && m.WaitFor.ValueString() == waitForSynced {
+		resp.Diagnostics.AddAttributeError(path.Root("wait_for"), "Batch Will Not Sync",
+			"While checking the migration batch, wait_for = \"synced\" was set on a batch that is not started (auto_start = false without start_after, or enabled = false).\n\nStart the batch, or use wait_for = \"none\".")
+	}
+	if notStarted && m.Complete.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("complete"), "Batch Will Not Sync",
+			"While checking the migration batch, complete = true was set on a batch that is not started; only a synced batch can be completed.\n\nStart the batch first.")
+	}
+	var wo, enc types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("csv_wo"), &wo)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("csv_encoding"), &enc)...)
+	if resp.Diagnostics.HasError() || wo.IsNull() || wo.IsUnknown() || enc.IsUnknown() {
+		return
+	}
+	parseMigrationCSV(&resp.Diagnostics, path.Root("csv_wo"), []byte(wo.ValueString()), "csv_wo", enc.ValueString())
+}
+
+// batchCSV is the CSV of a batch as read from the configuration.
+type batchCSV struct {
+	res  *usercsv.MigrationResult
+	attr path.Path
+}
+
+// loadCSV reads the CSV from csv_wo (config only: write-only) or csv_file. known is false when
+// the value is not known yet (plan time) or the file does not exist yet (plan time only; an
+// error at apply time).
+func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *diagList, planning bool) (c *batchCSV, known bool) {
+	if m.CSVEncoding.IsUnknown() {
+		return nil, false
+	}
+	enc := m.CSVEncoding.ValueString()
+	if !m.CSVFile.IsNull() {
+		if m.CSVFile.IsUnknown() {
+			return nil, false
+		}
+		p := m.CSVFile.ValueString()
+		data, err := readMigrationFile(p)
+		if err != nil {
+			if planning {
+				tflog.Warn(ctx, "the migration CSV file cannot be read at plan time; it is read again at apply", map[string]any{"csv_file": p, "error": err.Error()})
+				d.AddAttributeWarning(path.Root("csv_file"), "Migration CSV Not Readable Yet",
+					fmt.Sprintf("While planning, the file %s could not be read (%s). The members are known after apply, and the CSV is checked then.", p, err))
+				return nil, false
+			}
+			d.AddAttributeError(path.Root("csv_file"), "Cannot Read Migration CSV",
+				fmt.Sprintf("While reading the migration CSV for the batch, the file could not be opened.\n\nCause: %s\n\nCheck csv_file (relative paths are relative to the directory Terraform runs in).", err))
+			return nil, true
+		}
+		res, ok := parseMigrationCSV(d, path.Root("csv_file"), data, p, enc)
+		if !ok {
+			return nil, true
+		}
+		return &batchCSV{res: res, attr: path.Root("csv_file")}, true
+	}
+	var wo types.String
+	d.Append(cfg.GetAttribute(ctx, path.Root("csv_wo"), &wo)...)
+	if d.HasError() {
+		return nil, true
+	}
+	if wo.IsUnknown() {
+		return nil, false
+	}
+	if wo.IsNull() {
+		if planning {
+			// Not readable here (a Terraform version that does not send write-only values at plan
+			// time): the apply reads and checks it.
+			return nil, false
+		}
+		d.AddAttributeError(path.Root("csv_wo"), "Missing Migration CSV",
+			"While applying the migration batch, csv_wo was empty.\n\nWrite-only attributes need Terraform 1.11 or later; give the CSV through csv_wo (e.g. ephemeral.m365_imap_migration_csv.x.content) or csv_file.")
+		return nil, true
+	}
+	res, ok := parseMigrationCSV(d, path.Root("csv_wo"), []byte(wo.ValueString()), "csv_wo", enc)
+	if !ok {
+		return nil, true
+	}
+	return &batchCSV{res: res, attr: path.Root("csv_wo")}, true
+}
+
+// ModifyPlan checks, at plan time, the CSV, that the batch name is free, and that no new member is
+// already in another batch; it plans the membership from the CSV.
+func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan migrationBatchModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	var state migrationBatchModel
+	if !creating {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	c, known := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, true)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var emails []string
+	if known && c != nil {
+		emails = migrationEmails(c.res.Rows)
+		plan.Members = stringSet(emails)
+		plan.MembersSHA256 = types.StringValue(emailListHash(emails))
+	} else {
+		plan.Members = types.SetUnknown(types.StringType)
+		plan.MembersSHA256 = types.StringUnknown()
+	}
+	if !creating {
+		if !plan.Members.Equal(state.Members) {
+			// The membership changes: everything the service reports changes with it.
+			plan.Status = types.StringUnknown()
+			plan.Counts = types.ObjectUnknown(batchCountsAttrTypes)
+			plan.Users = types.MapUnknown(types.ObjectType{AttrTypes: batchUserAttrTypes})
+		}
+		if state.Complete.ValueBool() && !plan.Complete.ValueBool() {
+			resp.Diagnostics.AddAttributeWarning(path.Root("complete"), "Completion Cannot Be Undone",
+				"The batch was completed (Complete-MigrationBatch); setting complete = false changes nothing in Exchange Online.")
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if r.clients == nil || plan.Name.IsUnknown() {
+		return
+	}
+	name := plan.Name.ValueString()
+	if creating {
+		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+		switch {
+		case err == nil:
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Migration Batch Already Exists",
+				diag.Detail("planning to create the migration batch "+name, fmt.Sprintf("the tenant already has a batch of that name (status %s, %d users)", b.Status, b.TotalCount),
+					fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_migration_batch> %s\n\nor choose another name.", name)))
+			return
+		case exchange.IsNotFound(err):
+		default:
+			tflog.Warn(ctx, "could not check whether the batch exists at plan time", map[string]any{"error": err.Error()})
+		}
+	}
+	if c == nil || len(emails) == 0 {
+		return
+	}
+	added := emails
+	if !creating {
+		added = difference(emails, setStrings(state.Members))
+	}
+	if len(added) == 0 {
+		return
+	}
+	holders, err := r.otherBatches(ctx, added, name)
+	if err != nil {
+		diag.APIError(&resp.Diagnostics, "Cannot Check Migration Users", "checking at plan time whether the batch's new users are already in other batches (Get-MigrationUser)",
+			err, migrationPermissions, "")
+		return
+	}
+	if len(holders) == 0 {
+		return
+	}
+	lines := make([]string, 0, len(holders))
+	for _, e := range added {
+		if h, ok := holders[e]; ok {
+			lines = append(lines, fmt.Sprintf("  - %s is in migration batch %q (user status %s)", e, h.BatchID, h.Status))
+		}
+	}
+	resp.Diagnostics.AddAttributeError(c.attr, "User Already In Another Migration Batch",
+		diag.Detail("planning the migration batch "+name,
+			fmt.Sprintf("%d of its users are already in other batches:\n%s\nExchange Online fails such a user (\"The user ... is already included in migration batch ...\") and the batch's counts drop.",
+				len(lines), strings.Join(lines, "\n")),
+			"Remove these rows from this CSV, or remove the users from the other batch first (drop them from that batch's CSV, or Remove-MigrationUser)."))
+}
+
+// difference returns the elements of a that are not in b (case-insensitive), in a's order.
+func difference(a, b []string) []string {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[strings.ToLower(s)] = true
+	}
+	var out []string
+	for _, s := range a {
+		if !in[strings.ToLower(s)] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// otherBatches finds, for each address, the migration user that holds it in a batch other than
+// self, ignoring rows that failed as duplicates (they are not the batch that owns the user). It
+// uses one Get-MigrationUser -EmailAddress per address for a few addresses, else one listing of
+// every migration user: whichever takes fewer requests.
+func (r *migrationBatchResource) otherBatches(ctx context.Context, emails []string, self string) (map[string]exchange.MigrationUser, error) {
+	out := map[string]exchange.MigrationUser{}
+	consider := func(u exchange.MigrationUser) {
+		e := strings.ToLower(u.EmailAddress)
+		if strings.EqualFold(u.BatchID, self) || exchange.IsDuplicateUserError(u.ErrorSummary) {
+			return
+		}
+		if _, seen := out[e]; !seen {
+			out[e] = u
+		}
+	}
+	if len(emails) <= perEmailLookupLimit {
+		for _, e := range emails {
+			users, err := r.clients.Exchange.GetMigrationUsersByEmail(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range users {
+				consider(u)
+			}
+		}
+		return out, nil
+	}
+	all, err := listAllMigrationUsers(ctx, r.clients.Exchange)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, e := range emails {
+		want[strings.ToLower(e)] = true
+	}
+	for _, u := range all {
+		if want[strings.ToLower(u.EmailAddress)] {
+			consider(u)
+		}
+	}
+	return out, nil
+}
+
+// preflight logs in to the endpoint's IMAP server with every row. It returns false (with an error
+// diagnostic listing each failed user and the server's answer) when any login fails.
+func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatchModel, rows []usercsv.MigrationRow, d *diagList) bool {
+	if m.SkipPreflight.ValueBool() || len(rows) == 0 {
+		return true
+	}
+	epName := m.SourceEndpoint.ValueString()
+	var ep *exchange.Endpoint
+	// A just-created endpoint may answer not-found for a while (replication); a missing one must
+	// not hold the apply for the whole timeout.
+	lagCtx, cancel := context.WithTimeout(ctx, endpointLagWait)
+	defer cancel()
+	err := exchange.WaitUntil(lagCtx, func(ctx context.Context) (bool, error) {
+		var err error
+		ep, err = r.clients.Exchange.GetMigrationEndpoint(ctx, epName)
+		return err == nil, err
+	})
+	if err != nil {
+		diag.APIError(d, "Cannot Read Migration Endpoint", "reading the source endpoint "+epName+" for the preflight login check (Get-MigrationEndpoint)", err, migrationPermissions,
+			"Check source_endpoint: it must name an existing IMAP migration endpoint.")
+		return false
+	}
+	pool, err := loadMigrationCAFile(m.PreflightCAFile.ValueString())
+	if err != nil {
+		d.AddAttributeError(path.Root("preflight_ca_file"), "Cannot Read CA File",
+			fmt.Sprintf("While loading the CA certificates for the preflight login check, the file could not be used.\n\nCause: %s\n\nGive a PEM file of CA certificates.", err))
+		return false
+	}
+	target := imapcheck.Target{Host: ep.RemoteServer, Port: int(ep.Port), Security: ep.Security,
+		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: pool}
+	tflog.Info(ctx, "preflight: logging in to the source IMAP server with every CSV row", map[string]any{
+		"server": ep.RemoteServer, "port": ep.Port, "security": ep.Security, "users": len(rows)})
+	results := imapcheck.CheckLogins(ctx, target, migrationCredentials(rows), int(m.PreflightConcurrency.ValueInt64()))
+	failed := loginFailures(results)
+	if len(failed) == 0 {
+		tflog.Info(ctx, "preflight: every login succeeded", map[string]any{"users": len(rows)})
+		return true
+	}
+	diag.Error(d, "Source Login Failed",
+		fmt.Sprintf("logging in to %s:%d (%s) with the CSV's credentials before submitting the batch %s", ep.RemoteServer, ep.Port, ep.Security, m.Name.ValueString()),
+		fmt.Sprintf("%d of %d logins failed, in the server's words:\n%s", len(failed), len(rows), strings.Join(failed, "\n")),
+		loginAdvice(results))
+	return false
+}
+
+func (r *migrationBatchResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan migrationBatchModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, 2*time.Hour)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := plan.Name.ValueString()
+	c, _ := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, false)
+	if resp.Diagnostics.HasError() || c == nil {
+		return
+	}
+	if !r.preflight(ctx, plan, c.res.Rows, &resp.Diagnostics) {
+		return
+	}
+	spec := exchange.BatchSpec{
+		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: c.res.CSV,
+		ExcludeFolders: listStrings(plan.ExcludeFolders), IncludeFolders: listStrings(plan.IncludeFolders),
+		NotificationEmails: setStrings(plan.NotificationEmails), TimeZone: plan.TimeZone.ValueString(),
+	}
+	if t, ok := parseStartAfter(plan.StartAfter); ok {
+		spec.StartAfter = &t
+	} else {
+		spec.AutoStart = plan.AutoStart.ValueBool() && plan.Enabled.ValueBool()
+	}
+	tflog.Info(ctx, "creating the migration batch", map[string]any{"batch": name, "users": len(c.res.Rows), "auto_start": spec.AutoStart})
+	if _, err := r.clients.Exchange.NewMigrationBatch(ctx, spec); err != nil {
+		attempt := fmt.Sprintf("creating the migration batch %s with %d users (New-MigrationBatch)", name, len(c.res.Rows))
+		switch {
+		case exchange.IsKind(err, exchange.KindAlreadyExists):
+			diag.Error(&resp.Diagnostics, "Migration Batch Already Exists", attempt, err.Error(),
+				"Import it instead: terraform import <address of this m365_migration_batch> "+name)
+		case exchange.IsNotFound(err):
+			diag.Error(&resp.Diagnostics, "Migration Endpoint Not Found", attempt, err.Error(),
+				"Check source_endpoint: it must name an existing IMAP migration endpoint (m365_imap_migration_endpoint.x.name).")
+		default:
+			diag.APIError(&resp.Diagnostics, "Cannot Create Migration Batch", attempt, err, migrationPermissions, "")
+		}
+		return
+	}
+	// The batch is ours from here: keep it in state whatever happens next.
+	plan.ID = types.StringValue(name)
+	if err := r.waitReadable(ctx, name); err != nil {
+		diag.APIError(&resp.Diagnostics, "Cannot Read Migration Batch", "waiting for the new batch "+name+" to be readable (Get-MigrationBatch)", err, migrationPermissions,
+			"The batch was created. If the apply is marked failed, run terraform untaint on this resource rather than letting Terraform replace the batch.")
+	}
+	if !resp.Diagnostics.HasError() {
+		r.waitMembers(ctx, name, migrationEmails(c.res.Rows), &resp.Diagnostics)
+	}
+	if !resp.Diagnostics.HasError() && (plan.WaitFor.ValueString() == waitForSynced || plan.Complete.ValueBool()) {
+		r.waitSynced(ctx, name, len(c.res.Rows), spec.AutoStart || spec.StartAfter != nil, &resp.Diagnostics)
+	}
+	if !resp.Diagnostics.HasError() && plan.Complete.ValueBool() {
+		r.complete(ctx, name, &resp.Diagnostics)
+	}
+	r.refresh(ctx, &plan, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// parseStartAfter returns start_after as a time when set.
+func parseStartAfter(v types.String) (time.Time, bool) {
+	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, v.ValueString())
+	return t, err == nil
+}
+
+// waitReadable waits out the replication lag after New-MigrationBatch.
+func (r *migrationBatchResource) waitReadable(ctx context.Context, name string) error {
+	return exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
+		_, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+		return err == nil, err
+	})
+}
+
+// batchSettled reports whether every user of the batch has finished its sync (Synced, Failed,
+// Completed or Stopped) and the batch holds at least want users (so that an answer from before
+// new users were added is not taken as final).
+func batchSettled(b *exchange.Batch, want int) bool {
+	if b.TotalCount < int64(want) || b.ActiveCount > 0 || b.PendingCount > 0 {
+		return false
+	}
+	switch {
+	case b.IsSynced(), strings.EqualFold(b.Status, exchange.BatchCompleted), strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors),
+		strings.EqualFold(b.Status, exchange.BatchFailed):
+		return true
+	}
+	return false
+}
+
+// notRunning reports statuses in which waiting for a sync makes no sense.
+func notRunning(status string) bool {
+	for _, s := range []string{exchange.BatchCreated, exchange.BatchStopped, exchange.BatchStopping, exchange.BatchRemoving} {
+		if strings.EqualFold(status, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// pollBatch polls Get-MigrationBatch until done reports true, logging progress. Polls go from
+// 250 ms to at most 30 s apart; the context's deadline (the operation's timeout) bounds the wait.
+func (r *migrationBatchResource) pollBatch(ctx context.Context, name, what string, done func(*exchange.Batch) (bool, error)) (*exchange.Batch, error) {
+	delay := 250 * time.Millisecond
+	var last *exchange.Batch
+	for {
+		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+		if err != nil && !exchange.IsNotFound(err) {
+			return last, err
+		}
+		if err == nil {
+			last = b
+			tflog.Info(ctx, "migration batch progress", map[string]any{
+				"batch": name, "waiting_for": what, "status": b.Status, "total": b.TotalCount, "synced": b.SyncedCount,
+				"failed": b.FailedCount, "active": b.ActiveCount, "pending": b.PendingCount, "finalized": b.FinalizedCount})
+			ok, err := done(b)
+			if err != nil || ok {
+				return b, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return last, fmt.Errorf("gave up waiting for the batch to be %s: %w (last status %s, %d of %d users synced, %d failed)",
+					what, ctx.Err(), last.Status, last.SyncedCount, last.TotalCount, last.FailedCount)
+			}
+			return nil, fmt.Errorf("gave up waiting for the batch to be %s: %w", what, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// waitSynced waits until every user finished its initial sync. Failed users make a warning that
+// names each of them with the service's error.
+//
+// With expectStart, a Created batch is one that has not started yet (start_after, or the service
+// still processing the start) and is waited for; otherwise a batch that is not running fails the wait.
+func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, want int, expectStart bool, d *diagList) {
+	_, err := r.pollBatch(ctx, name, "synced", func(b *exchange.Batch) (bool, error) {
+		if expectStart && strings.EqualFold(b.Status, exchange.BatchCreated) {
+			return false, nil
+		}
+		if notRunning(b.Status) {
+			return false, fmt.Errorf("the batch is %s, so it will not sync: it was not started (auto_start = false, enabled = false or start_after in the future) or was stopped", b.Status)
+		}
+		return batchSettled(b, want), nil
+	})
+	if err != nil {
+		diag.Error(d, "Migration Batch Not Synced", "waiting (wait_for = \"synced\") for the batch "+name+" to finish its initial sync", err.Error(),
+			"Raise timeouts.create (or timeouts.update), or use wait_for = \"none\". The batch exists; if Terraform marks it tainted, run terraform untaint on it rather than replacing it.")
+		return
+	}
+	r.warnFailedUsers(ctx, name, d)
+}
+
+// warnFailedUsers adds a warning listing every failed user with the service's error.
+func (r *migrationBatchResource) warnFailedUsers(ctx context.Context, name string, d *diagList) {
+	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
+	if err != nil {
+		return
+	}
+	var lines []string
+	for _, u := range users {
+		if strings.EqualFold(u.StatusSummary, "Failed") || strings.EqualFold(u.Status, "Failed") {
+			lines = append(lines, fmt.Sprintf("  - %s: %s", strings.ToLower(u.EmailAddress), firstNonEmpty(u.ErrorSummary, u.Status)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	sort.Strings(lines)
+	d.AddWarning("Migration Users Failed",
+		fmt.Sprintf("The batch %s finished its sync, but %d users failed:\n%s\n\nFix the cause (wrong password, mailbox missing in Microsoft 365, user in another batch), then restart the failed users: set enabled = false and apply, then enabled = true and apply (Start-MigrationBatch retries failed users).",
+			name, len(lines), strings.Join(lines, "\n")))
+}
+
+// complete runs Complete-MigrationBatch once the batch is synced and waits until it is completed.
+func (r *migrationBatchResource) complete(ctx context.Context, name string, d *diagList) {
+	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+	if err == nil && (strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors) ||
+		strings.EqualFold(b.Status, exchange.BatchCompleting)) {
+		return
+	}
+	if err := r.clients.Exchange.CompleteMigrationBatch(ctx, name); err != nil {
+		diag.APIError(d, "Cannot Complete Migration Batch", "completing the batch "+name+" (Complete-MigrationBatch)", err, migrationPermissions,
+			"A batch can be completed only when it is Synced or SyncedWithErrors. For IMAP migrations Microsoft's guidance is to delete the batch 72 hours after switching MX instead.")
+		return
+	}
+	_, err = r.pollBatch(ctx, name, "completed", func(b *exchange.Batch) (bool, error) {
+		return strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors), nil
+	})
+	if err != nil {
+		diag.Error(d, "Migration Batch Not Completed", "waiting for the batch "+name+" to be completed", err.Error(), "Raise the timeout and apply again.")
+	}
+}
+
+// refresh reads the batch and its users into m. It reports gone when the batch does not exist.
+func (r *migrationBatchResource) refresh(ctx context.Context, m *migrationBatchModel, d *diagList) (gone bool) {
+	name := m.ID.ValueString()
+	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+	if exchange.IsNotFound(err) {
+		fillBatchUnknowns(m)
+		return true
+	}
+	if err != nil {
+		diag.APIError(d, "Cannot Read Migration Batch", "reading the migration batch "+name+" (Get-MigrationBatch)", err, migrationPermissions, "")
+		fillBatchUnknowns(m)
+		return false
+	}
+	m.Name = types.StringValue(b.Identity)
+	if b.SourceEndpoint != "" && !strings.EqualFold(b.SourceEndpoint, m.SourceEndpoint.ValueString()) {
+		m.SourceEndpoint = types.StringValue(b.SourceEndpoint)
+	}
+	if !m.NotificationEmails.IsNull() || len(b.NotificationEmails) > 0 {
+		if !sameStrings(b.NotificationEmails, setStrings(m.NotificationEmails)) {
+			m.NotificationEmails = stringSet(b.NotificationEmails)
+		}
+	}
+	m.BatchGUID = types.StringValue(b.GUID)
+	m.Status = types.StringValue(b.Status)
+	m.Counts = types.ObjectValueMust(batchCountsAttrTypes, map[string]attr.Value{
+		"total": types.Int64Value(b.TotalCount), "active": types.Int64Value(b.ActiveCount), "stopped": types.Int64Value(b.StoppedCount),
+		"synced": types.Int64Value(b.SyncedCount), "failed": types.Int64Value(b.FailedCount), "finalized": types.Int64Value(b.FinalizedCount),
+		"pending": types.Int64Value(b.PendingCount),
+	})
+	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
+	if err != nil {
+		diag.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
+		fillBatchUnknowns(m)
+		return false
+	}
+	stats := r.statistics(ctx, users, m.ReadUserStatistics.ValueBool() || m.ReadUserStatistics.IsNull())
+	members := make([]string, 0, len(users))
+	userVals := map[string]attr.Value{}
+	for i, u := range users {
+		e := strings.ToLower(u.EmailAddress)
+		members = append(members, e)
+		errText := u.ErrorSummary
+		var inSource, bytes int64
+		if s := stats[i]; s != nil {
+			inSource, bytes = s.TotalItemsInSourceMailboxCount, s.BytesTransferred
+			errText = firstNonEmpty(errText, s.Error)
+		}
+		last := ""
+		if !u.LastSuccessfulSyncTime.IsZero() {
+			last = u.LastSuccessfulSyncTime.UTC().Format(time.RFC3339)
+		}
+		userVals[e] = types.ObjectValueMust(batchUserAttrTypes, map[string]attr.Value{
+			"status": types.StringValue(u.Status), "status_summary": types.StringValue(u.StatusSummary), "error": types.StringValue(errText),
+			"items_synced": types.Int64Value(u.SyncedItemCount), "items_skipped": types.Int64Value(u.SkippedItemCount),
+			"items_in_source": types.Int64Value(inSource), "bytes_transferred": types.Int64Value(bytes), "last_sync": types.StringValue(last),
+		})
+	}
+	sort.Strings(members)
+	m.Members = stringSet(members)
+	m.MembersSHA256 = types.StringValue(emailListHash(members))
+	m.Users = types.MapValueMust(types.ObjectType{AttrTypes: batchUserAttrTypes}, userVals)
+	return false
+}
+
+// statistics reads Get-MigrationUserStatistics for each user (by GUID, which picks the record of
+// this batch), a few at a time. A user whose statistics cannot be read gets nil.
+func (r *migrationBatchResource) statistics(ctx context.Context, users []exchange.MigrationUser, enabled bool) []*exchange.MigrationUserStatistics {
+	out := make([]*exchange.MigrationUserStatistics, len(users))
+	if !enabled {
+		return out
+	}
+	sem := make(chan struct{}, statisticsConcurrency)
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			id := firstNonEmpty(u.GUID, u.EmailAddress)
+			s, err := r.clients.Exchange.GetMigrationUserStatistics(ctx, id)
+			if err != nil {
+				tflog.Warn(ctx, "could not read migration user statistics", map[string]any{"user": u.EmailAddress, "error": err.Error()})
+				return
+			}
+			out[i] = s
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// fillBatchUnknowns replaces computed unknowns by empty values, so that state can be saved after a
+// partial failure.
+func fillBatchUnknowns(m *migrationBatchModel) {
+	if m.Members.IsUnknown() {
+		m.Members = stringSet(nil)
+	}
+	if m.MembersSHA256.IsUnknown() {
+		m.MembersSHA256 = types.StringValue(emailListHash(nil))
+	}
+	if m.BatchGUID.IsUnknown() {
+		m.BatchGUID = types.StringValue("")
+	}
+	if m.Status.IsUnknown() {
+		m.Status = types.StringValue("")
+	}
+	if m.Counts.IsUnknown() {
+		zero := types.Int64Value(0)
+		m.Counts = types.ObjectValueMust(batchCountsAttrTypes, map[string]attr.Value{
+			"total": zero, "active": zero, "stopped": zero, "synced": zero, "failed": zero, "finalized": zero, "pending": zero})
+	}
+	if m.Users.IsUnknown() {
+		m.Users = types.MapValueMust(types.ObjectType{AttrTypes: batchUserAttrTypes}, map[string]attr.Value{})
+	}
+}
+
+func (r *migrationBatchResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m migrationBatchModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Read(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if gone := r.refresh(ctx, &m, &resp.Diagnostics); gone {
+		// E.g. removed by the service after the 60/90-day retention: leave state quietly.
+		tflog.Info(ctx, "migration batch no longer exists; removing it from state", map[string]any{"batch": m.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *migrationBatchResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state migrationBatchModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, 2*time.Hour)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	plan.ID = state.ID
+	name := state.ID.ValueString()
+	// Steps that did not happen keep their prior values in state, so that a re-apply after a
+	// failure (a wrong password at preflight, say) tries them again instead of seeing no change.
+	var submitted, syncedNow, enabledSet, completed bool
+	defer func() {
+		if !submitted {
+			plan.CSVWOVersion = state.CSVWOVersion
+		}
+		if !syncedNow {
+			plan.SyncNowTrigger = state.SyncNowTrigger
+		}
+		if !enabledSet {
+			plan.Enabled = state.Enabled
+		}
+		if !completed {
+			plan.Complete = state.Complete
+		}
+		// Whatever happened, state shows what the service has now.
+		r.refresh(ctx, &plan, &resp.Diagnostics)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}()
+
+	c, _ := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, false)
+	if resp.Diagnostics.HasError() || c == nil {
+		return
+	}
+	planned := migrationEmails(c.res.Rows)
+	current := setStrings(state.Members)
+	added := difference(planned, current)
+	removed := difference(current, planned)
+	resubmit := !plan.CSVWOVersion.Equal(state.CSVWOVersion)
+
+	// New rows (or every row, when csv_wo_version changed): preflight, then -AddUsers.
+	var rows []usercsv.MigrationRow
+	if resubmit {
+		rows = c.res.Rows
+	} else if len(added) > 0 {
+		want := map[string]bool{}
+		for _, e := range added {
+			want[e] = true
+		}
+		for _, row := range c.res.Rows {
+			if want[strings.ToLower(row.EmailAddress)] {
+				rows = append(rows, row)
+			}
+		}
+	}
+	if len(rows) > 0 {
+		if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
+			return
+		}
+		tflog.Info(ctx, "adding users to the migration batch", map[string]any{"batch": name, "users": len(rows)})
+		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{AddUsersCSV: migrationCSVBytes(rows, hasUserRoot(c.res.Rows))}); err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Add Migration Users", fmt.Sprintf("adding %d users to the batch %s (Set-MigrationBatch -AddUsers)", len(rows), name), err, migrationPermissions, "")
+			return
+		}
+	}
+	submitted = true
+	if len(removed) > 0 && !r.removeUsers(ctx, name, removed, &resp.Diagnostics) {
+		return
+	}
+	if len(added) > 0 || len(removed) > 0 {
+		r.waitMembers(ctx, name, planned, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+
+	var u exchange.BatchUpdate
+	changed := false
+	if !plan.NotificationEmails.Equal(state.NotificationEmails) {
+		list := setStrings(plan.NotificationEmails)
+		if list == nil {
+			list = []string{}
+		}
+		u.NotificationEmails, changed = &list, true
+	}
+	if !plan.StartAfter.Equal(state.StartAfter) {
+		if t, ok := parseStartAfter(plan.StartAfter); ok {
+			u.StartAfter, changed = &t, true
+		}
+	}
+	if changed {
+		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, u); err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Update Migration Batch", "changing notification_emails/start_after of the batch "+name+" (Set-MigrationBatch)", err, migrationPermissions, "")
+			return
+		}
+	}
+
+	if !plan.Enabled.Equal(state.Enabled) && !r.setEnabled(ctx, name, plan.Enabled.ValueBool(), &resp.Diagnostics) {
+		return
+	}
+	enabledSet = true
+	if !plan.SyncNowTrigger.Equal(state.SyncNowTrigger) && !plan.SyncNowTrigger.IsNull() && !r.syncNow(ctx, name, &resp.Diagnostics) {
+		return
+	}
+	syncedNow = true
+	wantSynced := plan.WaitFor.ValueString() == waitForSynced && (len(rows) > 0 || !plan.SyncNowTrigger.Equal(state.SyncNowTrigger) ||
+		(!plan.Enabled.Equal(state.Enabled) && plan.Enabled.ValueBool()))
+	completing := plan.Complete.ValueBool() && !state.Complete.ValueBool()
+	if wantSynced || completing {
+		r.waitSynced(ctx, name, len(planned), false, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	if completing {
+		r.complete(ctx, name, &resp.Diagnostics)
+	}
+	completed = !resp.Diagnostics.HasError()
+}
+
+// waitMembers waits until Get-MigrationUser shows exactly the planned members (read-after-write:
+// users submitted with New-MigrationBatch or -AddUsers may take a while to appear).
+func (r *migrationBatchResource) waitMembers(ctx context.Context, name string, want []string, d *diagList) {
+	err := exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
+		users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		got := make([]string, 0, len(users))
+		for _, u := range users {
+			got = append(got, strings.ToLower(u.EmailAddress))
+		}
+		return sameStrings(got, want), nil
+	})
+	if err != nil {
+		diag.APIError(d, "Migration Users Not Visible", "waiting for the users of the batch "+name+" to be listed by Get-MigrationUser", err, migrationPermissions,
+			"Raise the timeout and apply again; the batch exists.")
+	}
+}
+
+// removeUsers removes dropped rows with Remove-MigrationUser (by the user's GUID in this batch,
+// so that a user who is also in another batch is removed from this one) and waits until they are
+// gone.
+func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, emails []string, d *diagList) bool {
+	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
+	if err != nil {
+		diag.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
+		return false
+	}
+	drop := map[string]bool{}
+	for _, e := range emails {
+		drop[strings.ToLower(e)] = true
+	}
+	tflog.Info(ctx, "removing users from the migration batch", map[string]any{"batch": name, "users": len(emails)})
+	for _, u := range users {
+		if !drop[strings.ToLower(u.EmailAddress)] {
+			continue
+		}
+		if err := r.clients.Exchange.RemoveMigrationUser(ctx, firstNonEmpty(u.GUID, u.EmailAddress)); err != nil && !exchange.IsNotFound(err) {
+			diag.APIError(d, "Cannot Remove Migration User", "removing "+u.EmailAddress+" from the batch "+name+" (Remove-MigrationUser)", err, migrationPermissions, "")
+			return false
+		}
+	}
+	err = exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
+		users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		for _, u := range users {
+			if drop[strings.ToLower(u.EmailAddress)] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		diag.APIError(d, "Migration Users Not Removed", "waiting for the removed users to leave the batch "+name, err, migrationPermissions, "Raise timeouts.update and apply again.")
+		return false
+	}
+	return true
+}
+
+// setEnabled stops or starts the batch and waits until the service shows it.
+func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, enabled bool, d *diagList) bool {
+	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+	if err != nil {
+		diag.APIError(d, "Cannot Read Migration Batch", "reading the batch "+name, err, migrationPermissions, "")
+		return false
+	}
+	if !enabled {
+		switch {
+		case strings.EqualFold(b.Status, exchange.BatchStopped), strings.EqualFold(b.Status, exchange.BatchCreated),
+			strings.EqualFold(b.Status, exchange.BatchStopping):
+		default:
+			if err := r.clients.Exchange.StopMigrationBatch(ctx, name); err != nil {
+				diag.APIError(d, "Cannot Stop Migration Batch", "stopping the batch "+name+" (Stop-MigrationBatch)", err, migrationPermissions,
+					"Only a batch that is syncing or synced can be stopped.")
+				return false
+			}
+		}
+		_, err := r.pollBatch(ctx, name, "stopped", func(b *exchange.Batch) (bool, error) {
+			return !strings.EqualFold(b.Status, exchange.BatchStopping), nil
+		})
+		if err != nil {
+			diag.Error(d, "Migration Batch Not Stopped", "waiting for the batch "+name+" to stop", err.Error(), "Raise timeouts.update and apply again.")
+			return false
+		}
+		return true
+	}
+	switch {
+	case strings.EqualFold(b.Status, exchange.BatchStarting), strings.EqualFold(b.Status, exchange.BatchSyncing), strings.EqualFold(b.Status, exchange.BatchSynced),
+		strings.EqualFold(b.Status, exchange.BatchCompleting), strings.EqualFold(b.Status, exchange.BatchCompleted), strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors):
+		return true // running or finished: nothing to start
+	}
+	if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
+		diag.APIError(d, "Cannot Start Migration Batch", "starting the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
+		return false
+	}
+	return true
+}
+
+// syncNow runs Set-MigrationBatch -SyncNow, first waiting for a running initial sync to finish
+// (the service resyncs only users that reached Synced).
+func (r *migrationBatchResource) syncNow(ctx context.Context, name string, d *diagList) bool {
+	b, err := r.pollBatch(ctx, name, "synced before -SyncNow", func(b *exchange.Batch) (bool, error) {
+		if notRunning(b.Status) {
+			return false, fmt.Errorf("the batch is %s; -SyncNow needs a synced batch", b.Status)
+		}
+		return !strings.EqualFold(b.Status, exchange.BatchStarting) && !strings.EqualFold(b.Status, exchange.BatchSyncing), nil
+	})
+	if err != nil {
+		diag.Error(d, "Cannot Sync Migration Batch Now", "waiting for the batch "+name+" to be synced before Set-MigrationBatch -SyncNow", err.Error(),
+			"Start the batch (enabled = true) and let it sync first.")
+		return false
+	}
+	tflog.Info(ctx, "running an incremental sync now", map[string]any{"batch": name, "status": b.Status})
+	if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{SyncNow: true}); err != nil {
+		diag.APIError(d, "Cannot Sync Migration Batch Now", "starting an incremental sync of the batch "+name+" (Set-MigrationBatch -SyncNow)", err, migrationPermissions, "")
+		return false
+	}
+	return true
+}
+
+func (r *migrationBatchResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m migrationBatchModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Delete(ctx, 30*time.Minute)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := m.ID.ValueString()
+	if err := r.clients.Exchange.RemoveMigrationBatch(ctx, name); err != nil {
+		if exchange.IsNotFound(err) {
+			return
+		}
+		diag.APIError(&resp.Diagnostics, "Cannot Delete Migration Batch", "removing the migration batch "+name+" (Remove-MigrationBatch)", err, migrationPermissions, "")
+		return
+	}
+	// Removal is asynchronous (Removing, then gone): wait until the batch is no longer found.
+	err := exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
+		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+		if exchange.IsNotFound(err) {
+			return true, nil
+		}
+		if err == nil {
+			tflog.Info(ctx, "waiting for the migration batch to be removed", map[string]any{"batch": name, "status": b.Status})
+		}
+		return false, err
+	})
+	if err == nil {
+		return
+	}
+	diag.APIError(&resp.Diagnostics, "Migration Batch Deletion Not Finished", "waiting for the batch "+name+" to disappear", err, migrationPermissions, "Raise timeouts.delete, then destroy again.")
+}
+
+func (r *migrationBatchResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	name := strings.TrimSpace(req.ID)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	for attrName, v := range map[string]any{"auto_start": true, "skip_preflight": false, "complete": false, "enabled": true, "read_user_statistics": true, "wait_for": waitForNone} {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attrName), v)...)
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("preflight_concurrency"), int64(imapcheck.DefaultConcurrency))...)
+}

@@ -1,0 +1,266 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
+	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+)
+
+// Shared by m365_imap_migration_csv, m365_migration_batch and m365_imap_mailbox_survey.
+
+// maxCSVFileBytes is how much of a migration CSV file is read: a little over the documented
+// 10 MB, so that usercsv.ParseMigration can report the size problem itself.
+const maxCSVFileBytes = usercsv.MaxMigrationBytes + 1
+
+// maxProblemDiagnostics bounds the diagnostics one CSV produces; the rest are counted in one more.
+const maxProblemDiagnostics = 200
+
+// securityValues are the endpoint's -Security values (IMAPSecurityMechanism).
+var securityValues = []string{"None", "Ssl", "Tls"}
+
+// readMigrationFile reads a migration CSV file. The error never contains file content.
+func readMigrationFile(p string) ([]byte, error) {
+	f, err := os.Open(filepath.Clean(p))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, maxCSVFileBytes))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return data, nil
+}
+
+// parseMigrationCSV parses an IMAP migration CSV and turns every problem into an error diagnostic
+// on attr, worded exactly as usercsv words it (file:line:column: problem — fix). ok is false
+// when the CSV cannot be used.
+func parseMigrationCSV(d *diagList, attr path.Path, data []byte, name, encoding string) (*usercsv.MigrationResult, bool) {
+	res, err := usercsv.ParseMigration(data, usercsv.MigrationOptions{Name: name, Encoding: encoding})
+	if err != nil {
+		d.AddAttributeError(path.Root("encoding"), "Unknown CSV Encoding",
+			fmt.Sprintf("While reading the migration CSV %s, the encoding could not be used.\n\nCause: %s", name, err))
+		return nil, false
+	}
+	addProblemDiagnostics(d, attr, res.Problems)
+	return res, len(res.Problems) == 0
+}
+
+// addProblemDiagnostics adds one error per problem (at most maxProblemDiagnostics, then one that
+// counts the rest).
+func addProblemDiagnostics(d *diagList, attr path.Path, ps usercsv.Problems) {
+	for i, p := range ps {
+		if i == maxProblemDiagnostics {
+			d.AddAttributeError(attr, "Invalid Migration CSV",
+				fmt.Sprintf("%d more problems are not shown. Fix the ones above and plan again.", len(ps)-i))
+			return
+		}
+		d.AddAttributeError(attr, "Invalid Migration CSV", p.String())
+	}
+}
+
+// migrationEmails returns the rows' addresses, lower-cased and sorted.
+func migrationEmails(rows []usercsv.MigrationRow) []string {
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, strings.ToLower(r.EmailAddress))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// emailListHash is the SHA-256 of the sorted, lower-cased address list, one per line. It is
+// derived from addresses only, never from a password.
+func emailListHash(emails []string) string {
+	lower := make([]string, len(emails))
+	for i, e := range emails {
+		lower[i] = strings.ToLower(e)
+	}
+	sort.Strings(lower)
+	h := sha256.New()
+	for _, e := range lower {
+		h.Write([]byte(e))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// migrationCredentials turns CSV rows into imapcheck credentials.
+func migrationCredentials(rows []usercsv.MigrationRow) []imapcheck.Credential {
+	out := make([]imapcheck.Credential, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, imapcheck.Credential{EmailAddress: r.EmailAddress, UserName: r.UserName, Password: r.Password, UserRoot: r.UserRoot, Line: r.Line})
+	}
+	return out
+}
+
+// loadMigrationCAFile reads PEM certificates into a pool that also holds the system roots.
+func loadMigrationCAFile(p string) (*x509.CertPool, error) {
+	if p == "" {
+		return nil, nil
+	}
+	pemData, err := os.ReadFile(filepath.Clean(p))
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, errors.New("the file holds no PEM certificate")
+	}
+	return pool, nil
+}
+
+// loginFailures lists every failed login of a preflight, one line each:
+// "line 3, zhang.san@corp.com (UserName zhang.san@corp.com): [AUTHENTICATIONFAILED] ...".
+// The messages come from imapcheck, which never includes a password.
+func loginFailures(results []imapcheck.LoginResult) []string {
+	var out []string
+	for _, r := range results {
+		if r.OK {
+			continue
+		}
+		who := r.EmailAddress
+		if r.UserName != "" && !strings.EqualFold(r.UserName, r.EmailAddress) {
+			who += " (UserName " + r.UserName + ")"
+		}
+		prefix := ""
+		if r.Line > 0 {
+			prefix = fmt.Sprintf("line %d, ", r.Line)
+		}
+		out = append(out, fmt.Sprintf("  - %s%s: %s", prefix, who, r.Error))
+	}
+	return out
+}
+
+// loginAdvice is the next step for a failed preflight, chosen from the kinds of failure.
+func loginAdvice(results []imapcheck.LoginResult) string {
+	kinds := map[string]bool{}
+	for _, r := range results {
+		if !r.OK {
+			kinds[r.Kind] = true
+		}
+	}
+	var adv []string
+	if kinds[imapcheck.KindAuth] {
+		adv = append(adv, "Correct the UserName/Password of these rows (UserName must be the full address; for Tencent Exmail with secure login on, use a client-specific password, and make sure IMAP is enabled for the mailbox).")
+	}
+	if kinds[imapcheck.KindTLS] {
+		adv = append(adv, "The source server's certificate is not trusted: fix the server's certificate, give its CA in preflight_ca_file, or set accept_untrusted_certificates on the endpoint (not recommended in production).")
+	}
+	if kinds[imapcheck.KindConnect] || kinds[imapcheck.KindProtocol] {
+		adv = append(adv, "Check the endpoint's remote_server, port and security (imap.exmail.qq.com, 993, Ssl for Tencent Exmail) and that this machine can reach it.")
+	}
+	adv = append(adv, "Nothing was submitted to Exchange Online. Set skip_preflight = true only if this machine cannot reach the source server but Microsoft's servers can.")
+	return strings.Join(adv, " ")
+}
+
+// csvEncodingValidator accepts the encodings usercsv reads.
+type csvEncodingValidator struct{}
+
+func (csvEncodingValidator) Description(context.Context) string {
+	return "must be one of " + strings.Join(usercsv.Encodings(), ", ")
+}
+
+func (v csvEncodingValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (csvEncodingValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if !usercsv.ValidEncoding(req.ConfigValue.ValueString()) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Unknown CSV Encoding",
+			fmt.Sprintf("While checking %s, the value %q is not an encoding the provider reads.\n\nUse one of %s (utf-16le/utf-16be for UTF-16 without a byte-order mark; gbk and gb2312 are read as gb18030).",
+				req.Path, req.ConfigValue.ValueString(), strings.Join(usercsv.Encodings(), ", ")))
+	}
+}
+
+// migrationCSVBytes writes rows as a migration CSV with the header EmailAddress,UserName,Password
+// (and UserRoot when withRoot), for New-MigrationBatch / Set-MigrationBatch -AddUsers.
+func migrationCSVBytes(rows []usercsv.MigrationRow, withRoot bool) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	header := []string{"EmailAddress", "UserName", "Password"}
+	if withRoot {
+		header = append(header, "UserRoot")
+	}
+	_ = w.Write(header)
+	for _, r := range rows {
+		rec := []string{r.EmailAddress, r.UserName, r.Password}
+		if withRoot {
+			rec = append(rec, r.UserRoot)
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// hasUserRoot reports whether any row uses UserRoot.
+func hasUserRoot(rows []usercsv.MigrationRow) bool {
+	for _, r := range rows {
+		if r.UserRoot != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// rfc3339Validator checks a time written as RFC 3339.
+type rfc3339Validator struct{}
+
+func (rfc3339Validator) Description(context.Context) string {
+	return "must be an RFC 3339 time such as 2025-07-01T18:00:00Z"
+}
+
+func (v rfc3339Validator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := time.Parse(time.RFC3339, req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Time",
+			fmt.Sprintf("While checking %s, the value %q is not an RFC 3339 time.\n\nWrite it like 2025-07-01T18:00:00Z or 2025-07-02T02:00:00+08:00.", req.Path, req.ConfigValue.ValueString()))
+	}
+}
+
+// listAllMigrationUsers reads every migration user of the tenant (Get-MigrationUser without
+// parameters, all pages): address, batch, status and error only.
+func listAllMigrationUsers(ctx context.Context, c *exchange.Client) ([]exchange.MigrationUser, error) {
+	res, err := c.Invoke(ctx, "Get-MigrationUser", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]exchange.MigrationUser, 0, len(res.Objects))
+	for _, o := range res.Objects {
+		out = append(out, exchange.MigrationUser{
+			Identity: o.Identity("Identity"), EmailAddress: o.String("EmailAddress"), BatchID: o.Identity("BatchId"),
+			Status: o.String("Status"), StatusSummary: o.String("StatusSummary"), ErrorSummary: o.String("ErrorSummary"),
+			GUID: strings.ToLower(o.String("Guid")),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,271 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+)
+
+var (
+	_ datasource.DataSource                     = (*usersCSVDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*usersCSVDataSource)(nil)
+)
+
+// NewUsersCSVDataSource is the m365_users_csv data source.
+func NewUsersCSVDataSource() datasource.DataSource { return &usersCSVDataSource{} }
+
+// usersCSVDataSource reads a user CSV at plan time. It makes no API call at all, so its users map
+// is known during plan and can feed for_each or m365_users.
+type usersCSVDataSource struct{}
+
+type usersCSVModel struct {
+	Path     types.String `tfsdk:"path"`
+	Content  types.String `tfsdk:"content"`
+	Format   types.String `tfsdk:"format"`
+	Encoding types.String `tfsdk:"encoding"`
+	Domain   types.String `tfsdk:"domain"`
+	Columns  types.Map    `tfsdk:"columns"`
+	Defaults types.Map    `tfsdk:"defaults"`
+	Users    types.Map    `tfsdk:"users"`
+}
+
+// maxCSVDiagnostics bounds the diagnostics of one file; the rest are summarised in one more.
+const maxCSVDiagnostics = 1000
+
+func (d *usersCSVDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_users_csv"
+}
+
+func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	userAttrs := map[string]schema.Attribute{
+		"line": schema.Int64Attribute{Computed: true, MarkdownDescription: "The line of the file where the user's row starts."},
+		"business_phones": schema.ListAttribute{ElementType: types.StringType, Computed: true,
+			MarkdownDescription: docBusinessPhones + " From Office Phone (m365), 电话/座机 (exmail) or the business_phone column."},
+		"other_mails": schema.ListAttribute{ElementType: types.StringType, Computed: true,
+			MarkdownDescription: docOtherMails + " Several addresses in one cell are separated by `;`."},
+	}
+	for _, a := range userStringAttrs {
+		userAttrs[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.doc + " Null when the file gives no value."}
+	}
+	encodings := append(usercsv.Encodings(), "utf8", "utf-16le", "utf-16be", "gbk", "gb2312")
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Reads a list of users from a CSV file — the admin centre's *Add multiple users* template, a Tencent Exmail " +
+			"(腾讯企业邮箱) address-book export, or any CSV with a column map — in UTF-8, UTF-16 or GB18030, and checks every row against " +
+			"the Microsoft Graph rules for creating users. Every problem of the file is reported in the same plan, each as " +
+			"`file:line:column: problem — fix`. The file is read at plan time without any API call, so `users` can feed `for_each` or `m365_users`.",
+		Attributes: map[string]schema.Attribute{
+			"path": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Path of the CSV file, e.g. `\"${path.module}/users.csv\"`. Exactly one of `path` and `content` is required. Use `path` for files that are not UTF-8 (an Exmail export saved as GB18030).",
+			},
+			"content": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "The CSV text itself (Terraform strings are UTF-8). Problems are reported against the name `content`.",
+			},
+			"format": schema.StringAttribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "`auto` (default), `m365` (the admin-centre template: 15 or 16 columns; headers in English by name, in any other language by position), " +
+					"`exmail` (Tencent Exmail: 姓名, 帐号/账号/邮箱/邮箱地址, 部门, 职务/职位, 手机, 电话/座机, 编号; other columns ignored) or `custom` (`columns` maps every attribute). " +
+					"After reading, the format that was used.",
+				Validators: []validator.String{stringvalidator.OneOf(usercsv.FormatAuto, usercsv.FormatM365, usercsv.FormatExmail, usercsv.FormatCustom)},
+			},
+			"encoding": schema.StringAttribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "`auto` (default: byte-order mark, then valid UTF-8, then GB18030), `utf-8`, `utf-16` or `gb18030` (`gbk` and `gb2312` are read as GB18030). " +
+					"After reading, the encoding that was used: `utf-8`, `utf-8-bom`, `utf-16le`, `utf-16be` or `gb18030`.",
+				Validators: []validator.String{stringvalidator.OneOfCaseInsensitive(encodings...)},
+			},
+			"domain": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Builds user names from bare account names (`zhang.san` becomes `zhang.san@<domain>`) and rewrites the domain of full addresses " +
+					"(`zhang.san@old.com` becomes `zhang.san@<domain>`), e.g. to move Exmail accounts to the Microsoft 365 domain.",
+			},
+			"columns": schema.MapAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Attribute name → header, matched ignoring case and spaces, e.g. `{ user_principal_name = \"Email\", display_name = \"Name\" }`. " +
+					"Required for `custom`; with a preset it adds columns or overrides the preset's. Attributes: `" + strings.Join(usercsv.Attributes(), "`, `") + "`.",
+			},
+			"defaults": schema.MapAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Attribute name → value used when a row leaves it empty, e.g. `{ usage_location = \"CN\", company_name = \"Contoso\" }`. " +
+					"`user_principal_name` and `mail_nickname` cannot have defaults.",
+			},
+			"users": schema.MapNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "The valid rows, keyed by user principal name, with every attribute Microsoft Graph takes from a CSV. " +
+					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name + last name. " +
+					"Shaped for `m365_users.users` and for `for_each` over `m365_user`.",
+				NestedObject: schema.NestedAttributeObject{Attributes: userAttrs},
+			},
+		},
+	}
+}
+
+func (d *usersCSVDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("path"), path.MatchRoot("content")),
+	}
+}
+
+func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m usersCSVModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var data []byte
+	opts := usercsv.UserOptions{
+		Format:   m.Format.ValueString(),
+		Encoding: m.Encoding.ValueString(),
+		Domain:   m.Domain.ValueString(),
+		Columns:  stringMap(m.Columns),
+		Defaults: stringMap(m.Defaults),
+	}
+	src := path.Root("content")
+	if !m.Path.IsNull() {
+		src = path.Root("path")
+		opts.Name = m.Path.ValueString()
+		b, err := os.ReadFile(opts.Name)
+		if err != nil {
+			diag.AttributeError(&resp.Diagnostics, src, "Cannot Read User CSV", "reading the user CSV "+opts.Name, err.Error(),
+				"Check the path; relative paths are relative to the directory Terraform runs in, so prefer \"${path.module}/users.csv\".")
+			return
+		}
+		data = b
+	} else {
+		opts.Name = "content"
+		data = []byte(m.Content.ValueString())
+	}
+
+	res, err := usercsv.ParseUsers(data, opts)
+	if err != nil {
+		for _, e := range splitJoined(err) {
+			diag.AttributeError(&resp.Diagnostics, optionPath(e), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e, "")
+		}
+		return
+	}
+	if len(res.Problems) > 0 {
+		for i, p := range res.Problems {
+			if i == maxCSVDiagnostics {
+				resp.Diagnostics.AddAttributeError(src, "Invalid User CSV",
+					fmt.Sprintf("%s: %d more problems are not shown — fix the ones above and plan again", opts.Name, len(res.Problems)-maxCSVDiagnostics))
+				break
+			}
+			resp.Diagnostics.AddAttributeError(src, "Invalid User CSV", p.String())
+		}
+		return
+	}
+
+	// The users map is built straight as a Terraform value: 50,000 rows through the framework's
+	// attr values and reflection take seconds, this takes a fraction of that.
+	var cfg map[string]tftypes.Value
+	if err := req.Config.Raw.As(&cfg); err != nil {
+		diag.Bug(&resp.Diagnostics, "reading the configuration", err)
+		return
+	}
+	cfg["users"] = csvUsersValue(res.Users)
+	cfg["encoding"] = tftypes.NewValue(tftypes.String, res.Encoding)
+	cfg["format"] = tftypes.NewValue(tftypes.String, res.Format)
+	resp.State.Raw = tftypes.NewValue(req.Config.Raw.Type(), cfg)
+}
+
+var (
+	tfStringList  = tftypes.List{ElementType: tftypes.String}
+	tfCSVUserType = func() tftypes.Object {
+		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList}
+		for _, a := range userStringAttrs {
+			at[a.name] = tftypes.String
+		}
+		return tftypes.Object{AttributeTypes: at}
+	}()
+	tfNullString = tftypes.NewValue(tftypes.String, nil)
+	tfNullList   = tftypes.NewValue(tfStringList, nil)
+)
+
+// csvUsersValue is the users map as a Terraform value (empty cells null).
+func csvUsersValue(users []usercsv.User) tftypes.Value {
+	elems := make(map[string]tftypes.Value, len(users))
+	for i := range users {
+		u := &users[i]
+		vals := make(map[string]tftypes.Value, len(userStringAttrs)+3)
+		for j, v := range csvStrs(u) {
+			if v == "" {
+				vals[userStringAttrs[j].name] = tfNullString
+			} else {
+				vals[userStringAttrs[j].name] = tftypes.NewValue(tftypes.String, v)
+			}
+		}
+		vals["business_phones"] = tfNullList
+		if u.BusinessPhone != "" {
+			vals["business_phones"] = tftypes.NewValue(tfStringList, []tftypes.Value{tftypes.NewValue(tftypes.String, u.BusinessPhone)})
+		}
+		vals["other_mails"] = tfNullList
+		if len(u.OtherMails) > 0 {
+			list := make([]tftypes.Value, len(u.OtherMails))
+			for j, m := range u.OtherMails {
+				list[j] = tftypes.NewValue(tftypes.String, m)
+			}
+			vals["other_mails"] = tftypes.NewValue(tfStringList, list)
+		}
+		vals["line"] = tftypes.NewValue(tftypes.Number, big.NewFloat(float64(u.Line)))
+		elems[u.UserPrincipalName] = tftypes.NewValue(tfCSVUserType, vals)
+	}
+	return tftypes.NewValue(tftypes.Map{ElementType: tfCSVUserType}, elems)
+}
+
+// stringMap reads a map(string) attribute.
+func stringMap(m types.Map) map[string]string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	out := make(map[string]string, len(m.Elements()))
+	for k, v := range m.Elements() {
+		if s, ok := v.(types.String); ok && !s.IsNull() && !s.IsUnknown() {
+			out[k] = s.ValueString()
+		}
+	}
+	return out
+}
+
+// splitJoined splits an errors.Join error into its messages.
+func splitJoined(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		sort.Strings(out)
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// optionPath is the attribute an option error of usercsv.ParseUsers is about.
+func optionPath(msg string) path.Path {
+	switch {
+	case strings.HasPrefix(msg, "columns"), strings.HasPrefix(msg, `format "custom"`):
+		return path.Root("columns")
+	case strings.HasPrefix(msg, "defaults"):
+		return path.Root("defaults")
+	case strings.HasPrefix(msg, "domain"):
+		return path.Root("domain")
+	case strings.HasPrefix(msg, "unknown encoding"):
+		return path.Root("encoding")
+	}
+	return path.Root("format")
+}

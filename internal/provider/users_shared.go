@@ -1,0 +1,896 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+)
+
+// This file holds what m365_users_csv, m365_user and m365_users share: the CSV-mappable user
+// attributes and their Graph names, licences resolved against /subscribedSkus, the plan-time
+// checks, a short-lived per-tenant cache of the reads those checks need, temporary passwords and
+// the per-user lock of licence changes.
+
+// userPermissions are what creating users and assigning licences needs (reference/graph-api.md §3).
+var userPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
+
+// passwordPermissions are what resetting a password needs in application-only access.
+var passwordPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All"},
+	Exchange: "at least the User Administrator Entra role on the application's service principal (Privileged Authentication Administrator to reset the password of an administrator)"}
+
+// userCheckPermissions are what the plan-time reads need.
+var userCheckPermissions = diag.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
+
+// userFields are the CSV-mappable attributes of a user. Every Terraform type of users embeds
+// them, so `users = data.m365_users_csv.x.users` and `each.value.department` line up.
+type userFields struct {
+	UserPrincipalName types.String `tfsdk:"user_principal_name"`
+	MailNickname      types.String `tfsdk:"mail_nickname"`
+	DisplayName       types.String `tfsdk:"display_name"`
+	GivenName         types.String `tfsdk:"given_name"`
+	Surname           types.String `tfsdk:"surname"`
+	JobTitle          types.String `tfsdk:"job_title"`
+	Department        types.String `tfsdk:"department"`
+	CompanyName       types.String `tfsdk:"company_name"`
+	EmployeeID        types.String `tfsdk:"employee_id"`
+	OfficeLocation    types.String `tfsdk:"office_location"`
+	MobilePhone       types.String `tfsdk:"mobile_phone"`
+	FaxNumber         types.String `tfsdk:"fax_number"`
+	StreetAddress     types.String `tfsdk:"street_address"`
+	City              types.String `tfsdk:"city"`
+	State             types.String `tfsdk:"state"`
+	PostalCode        types.String `tfsdk:"postal_code"`
+	Country           types.String `tfsdk:"country"`
+	UsageLocation     types.String `tfsdk:"usage_location"`
+	PreferredLanguage types.String `tfsdk:"preferred_language"`
+	BusinessPhones    types.List   `tfsdk:"business_phones"`
+	OtherMails        types.List   `tfsdk:"other_mails"`
+}
+
+// userAttr describes one string attribute of userFields, in the order of userFields.strs.
+type userAttr struct {
+	name  string // Terraform name
+	graph string // Graph property
+	doc   string
+}
+
+// userStringAttrs lists the string attributes, in the order of userFields.strs and graphStrs.
+var userStringAttrs = []userAttr{
+	{"user_principal_name", "userPrincipalName", "The sign-in name, `alias@domain` (Graph `userPrincipalName`, at most 113 characters, 64 before the `@`). The domain must be a verified domain of the tenant."},
+	{"mail_nickname", "mailNickname", "The mail alias (Graph `mailNickname`, at most 64 characters). Defaults to the part of the user name before the `@`."},
+	{"display_name", "displayName", "The name shown in the address book (Graph `displayName`, at most 256 characters)."},
+	{"given_name", "givenName", "First name (at most 64 characters)."},
+	{"surname", "surname", "Last name (at most 64 characters)."},
+	{"job_title", "jobTitle", "Job title (at most 128 characters)."},
+	{"department", "department", "Department (at most 64 characters)."},
+	{"company_name", "companyName", "Company name (at most 64 characters)."},
+	{"employee_id", "employeeId", "Employee identifier (at most 16 characters)."},
+	{"office_location", "officeLocation", "Office location."},
+	{"mobile_phone", "mobilePhone", "Mobile phone number (at most 64 characters)."},
+	{"fax_number", "faxNumber", "Fax number."},
+	{"street_address", "streetAddress", "Street address (at most 1,024 characters)."},
+	{"city", "city", "City (at most 128 characters)."},
+	{"state", "state", "State or province (at most 128 characters)."},
+	{"postal_code", "postalCode", "Postal code (at most 40 characters)."},
+	{"country", "country", "Country or region, free text (at most 128 characters)."},
+	{"usage_location", "usageLocation", "Where the user uses Microsoft 365 services: an ISO 3166-1 alpha-2 code such as `CN`. Required before a licence can be assigned."},
+	{"preferred_language", "preferredLanguage", "Preferred language, an RFC 4646 tag such as `zh-CN`."},
+}
+
+const (
+	docBusinessPhones = "Business phone numbers (Graph `businessPhones`; Graph accepts one number)."
+	docOtherMails     = "Alternate email addresses (Graph `otherMails`)."
+)
+
+// strs returns pointers to the string attributes, in the order of userStringAttrs.
+func (f *userFields) strs() []*types.String {
+	return []*types.String{&f.UserPrincipalName, &f.MailNickname, &f.DisplayName, &f.GivenName, &f.Surname, &f.JobTitle,
+		&f.Department, &f.CompanyName, &f.EmployeeID, &f.OfficeLocation, &f.MobilePhone, &f.FaxNumber, &f.StreetAddress,
+		&f.City, &f.State, &f.PostalCode, &f.Country, &f.UsageLocation, &f.PreferredLanguage}
+}
+
+// graphStrs returns pointers to a Graph user's string properties, in the order of userStringAttrs.
+func graphStrs(u *graph.User) []*string {
+	return []*string{&u.UserPrincipalName, &u.MailNickname, &u.DisplayName, &u.GivenName, &u.Surname, &u.JobTitle,
+		&u.Department, &u.CompanyName, &u.EmployeeID, &u.OfficeLocation, &u.MobilePhone, &u.FaxNumber, &u.StreetAddress,
+		&u.City, &u.State, &u.PostalCode, &u.Country, &u.UsageLocation, &u.PreferredLanguage}
+}
+
+// csvStrs returns a parsed CSV row's string values, in the order of userStringAttrs.
+func csvStrs(u *usercsv.User) []string {
+	return []string{u.UserPrincipalName, u.MailNickname, u.DisplayName, u.GivenName, u.Surname, u.JobTitle,
+		u.Department, u.CompanyName, u.EmployeeID, u.OfficeLocation, u.MobilePhone, u.FaxNumber, u.StreetAddress,
+		u.City, u.State, u.PostalCode, u.Country, u.UsageLocation, u.PreferredLanguage}
+}
+
+// userFieldAttrTypes are the object attribute types of userFields.
+func userFieldAttrTypes() map[string]attr.Type {
+	m := make(map[string]attr.Type, len(userStringAttrs)+2)
+	for _, a := range userStringAttrs {
+		m[a.name] = types.StringType
+	}
+	m["business_phones"] = types.ListType{ElemType: types.StringType}
+	m["other_mails"] = types.ListType{ElemType: types.StringType}
+	return m
+}
+
+// nullUserFields has every attribute null.
+func nullUserFields() userFields {
+	var f userFields
+	for _, p := range f.strs() {
+		*p = types.StringNull()
+	}
+	f.BusinessPhones = types.ListNull(types.StringType)
+	f.OtherMails = types.ListNull(types.StringType)
+	return f
+}
+
+// stringList builds a known list, or null for nil.
+func stringList(v []string) types.List {
+	if v == nil {
+		return types.ListNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(v))
+	for i, s := range v {
+		elems[i] = types.StringValue(s)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+// strOrNull is a known string, or null when empty.
+func strOrNull(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// isSet reports a known, non-null value.
+func isSet(v interface {
+	IsNull() bool
+	IsUnknown() bool
+}) bool {
+	return !v.IsNull() && !v.IsUnknown()
+}
+
+// fieldsFromGraph turns a Graph user into attribute values, keeping the prior value's form for
+// what Graph reports as empty: "" stays "", [] stays [], anything else becomes null. So a value
+// cleared on purpose with "" does not show as a change, and an unmanaged empty one stays null.
+func fieldsFromGraph(prior userFields, g *graph.User) userFields {
+	out := nullUserFields()
+	gs := graphStrs(g)
+	ps := prior.strs()
+	for i, p := range out.strs() {
+		switch {
+		case *gs[i] != "":
+			*p = types.StringValue(*gs[i])
+		case isSet(*ps[i]) && ps[i].ValueString() == "":
+			*p = types.StringValue("")
+		}
+	}
+	out.BusinessPhones = listFromGraph(prior.BusinessPhones, g.BusinessPhones)
+	out.OtherMails = listFromGraph(prior.OtherMails, g.OtherMails)
+	return out
+}
+
+func listFromGraph(prior types.List, v []string) types.List {
+	if len(v) == 0 {
+		if isSet(prior) && len(prior.Elements()) == 0 {
+			return stringList([]string{})
+		}
+		return types.ListNull(types.StringType)
+	}
+	return stringList(v)
+}
+
+// toGraphUser fills a Graph user from the known, non-empty attribute values.
+func (f userFields) toGraphUser() graph.User {
+	var g graph.User
+	gs := graphStrs(&g)
+	for i, p := range f.strs() {
+		if isSet(*p) {
+			*gs[i] = p.ValueString()
+		}
+	}
+	g.BusinessPhones = listStrings(f.BusinessPhones)
+	g.OtherMails = listStrings(f.OtherMails)
+	return g
+}
+
+// changesTo lists what must be PATCHed to go from current to the planned values f. Unknown
+// and null planned values are left alone (null means "not managed"); "" clears.
+func (f userFields) changesTo(current userFields) graph.UserChanges {
+	var ch graph.UserChanges
+	cs := current.strs()
+	for i, p := range f.strs() {
+		if !isSet(*p) {
+			continue
+		}
+		if cur := cs[i]; cur.IsNull() || cur.IsUnknown() || cur.ValueString() != p.ValueString() {
+			if cur.IsNull() && p.ValueString() == "" {
+				continue // already empty
+			}
+			if ch.Set == nil {
+				ch.Set = map[string]string{}
+			}
+			ch.Set[userStringAttrs[i].graph] = p.ValueString()
+		}
+	}
+	if isSet(f.BusinessPhones) && !sameList(f.BusinessPhones, current.BusinessPhones) {
+		v := nonNilStrings(listStrings(f.BusinessPhones))
+		ch.BusinessPhones = &v
+	}
+	if isSet(f.OtherMails) && !sameList(f.OtherMails, current.OtherMails) {
+		v := nonNilStrings(listStrings(f.OtherMails))
+		ch.OtherMails = &v
+	}
+	return ch
+}
+
+func sameList(a, b types.List) bool {
+	as, bs := listStrings(a), listStrings(b)
+	if len(as) != len(bs) {
+		return false
+	}
+	for i := range as {
+		if as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// keepUnmanaged sets every attribute the configuration leaves null to its prior value: null
+// means "not managed by Terraform", so Graph's value, whatever it is, is never a change.
+// Without a prior (a new user), unmanaged attributes are planned null.
+func keepUnmanaged(plan *userFields, config userFields, prior *userFields) {
+	ps, cs := plan.strs(), config.strs()
+	var pr []*types.String
+	if prior != nil {
+		pr = prior.strs()
+	}
+	for i := range ps {
+		if !cs[i].IsNull() {
+			continue
+		}
+		if prior != nil {
+			*ps[i] = *pr[i]
+		} else {
+			*ps[i] = types.StringNull()
+		}
+	}
+	if config.BusinessPhones.IsNull() {
+		plan.BusinessPhones = types.ListNull(types.StringType)
+		if prior != nil {
+			plan.BusinessPhones = prior.BusinessPhones
+		}
+	}
+	if config.OtherMails.IsNull() {
+		plan.OtherMails = types.ListNull(types.StringType)
+		if prior != nil {
+			plan.OtherMails = prior.OtherMails
+		}
+	}
+}
+
+// upnDomain is the lower-case domain of a user name ("" without an @).
+func upnDomain(upn string) string {
+	at := strings.LastIndexByte(upn, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(upn[at+1:])
+}
+
+// upnLocal is the part of a user name before the @.
+func upnLocal(upn string) string {
+	if at := strings.LastIndexByte(upn, '@'); at >= 0 {
+		return upn[:at]
+	}
+	return upn
+}
+
+// graphMessage is Graph's own words for a failed call.
+func graphMessage(err error) string {
+	var ge *graph.Error
+	if errors.As(err, &ge) && ge.Message != "" {
+		if ge.Code != "" {
+			return ge.Code + ": " + ge.Message
+		}
+		return ge.Message
+	}
+	return err.Error()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Licences
+
+// licenseModel is one element of `licenses`.
+type licenseModel struct {
+	Sku           types.String `tfsdk:"sku"`
+	DisabledPlans types.Set    `tfsdk:"disabled_plans"`
+}
+
+var licenseAttrTypes = map[string]attr.Type{
+	"sku":            types.StringType,
+	"disabled_plans": types.SetType{ElemType: types.StringType},
+}
+
+var licenseObjectType = types.ObjectType{AttrTypes: licenseAttrTypes}
+
+// licensesFromSet reads a `licenses` set; ok is false when it or an element is unknown.
+func licensesFromSet(ctx context.Context, s types.Set) (out []licenseModel, ok bool) {
+	if s.IsUnknown() {
+		return nil, false
+	}
+	if s.IsNull() {
+		return nil, true
+	}
+	if d := s.ElementsAs(ctx, &out, false); d.HasError() {
+		return nil, false
+	}
+	for _, l := range out {
+		if l.Sku.IsUnknown() || l.DisabledPlans.IsUnknown() {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// licensesToSet builds a `licenses` set value.
+func licensesToSet(ls []licenseModel) types.Set {
+	elems := make([]attr.Value, 0, len(ls))
+	for _, l := range ls {
+		dp := l.DisabledPlans
+		if dp.IsNull() || dp.IsUnknown() {
+			dp = types.SetNull(types.StringType)
+		}
+		elems = append(elems, types.ObjectValueMust(licenseAttrTypes, map[string]attr.Value{"sku": l.Sku, "disabled_plans": dp}))
+	}
+	return types.SetValueMust(licenseObjectType, elems)
+}
+
+// skuIndex finds tenant SKUs by part number (any case) or GUID.
+type skuIndex struct {
+	skus  []graph.SubscribedSku
+	byKey map[string]int
+}
+
+func newSkuIndex(skus []graph.SubscribedSku) skuIndex {
+	ix := skuIndex{skus: skus, byKey: map[string]int{}}
+	for i, s := range skus {
+		ix.byKey[strings.ToLower(s.SkuPartNumber)] = i
+		ix.byKey[strings.ToLower(s.SkuID)] = i
+	}
+	return ix
+}
+
+func (ix skuIndex) find(key string) (graph.SubscribedSku, bool) {
+	i, ok := ix.byKey[strings.ToLower(strings.TrimSpace(key))]
+	if !ok {
+		return graph.SubscribedSku{}, false
+	}
+	return ix.skus[i], true
+}
+
+// partNumbers lists the assignable part numbers, sorted, for messages.
+func (ix skuIndex) partNumbers() string {
+	var names []string
+	for _, s := range ix.skus {
+		if s.AppliesTo == "" || strings.EqualFold(s.AppliesTo, "User") {
+			names = append(names, s.SkuPartNumber)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// name is the part number of a SKU id (the id itself when unknown).
+func (ix skuIndex) name(skuID string) string {
+	if s, ok := ix.find(skuID); ok && s.SkuPartNumber != "" {
+		return s.SkuPartNumber
+	}
+	return skuID
+}
+
+// resolvedLicense is a configured licence in Graph's terms.
+type resolvedLicense struct {
+	Key        string // as configured (part number or GUID)
+	SkuID      string
+	PartNumber string
+	Disabled   []string // service plan ids, sorted
+}
+
+func (r resolvedLicense) assigned() graph.AssignedLicense {
+	return graph.AssignedLicense{SkuID: r.SkuID, DisabledPlans: append([]string{}, r.Disabled...)}
+}
+
+// licenseProblem is a licence that cannot be resolved.
+type licenseProblem struct{ summary, cause, fix string }
+
+// resolveLicenses maps configured licences to SKU and plan ids.
+func resolveLicenses(ix skuIndex, ls []licenseModel) ([]resolvedLicense, []licenseProblem) {
+	var out []resolvedLicense
+	var probs []licenseProblem
+	seen := map[string]string{}
+	for _, l := range ls {
+		key := l.Sku.ValueString()
+		sku, ok := ix.find(key)
+		if !ok {
+			probs = append(probs, licenseProblem{"Unknown Licence SKU",
+				fmt.Sprintf("the tenant has no SKU %q; its assignable SKUs are: %s", key, ix.partNumbers()),
+				"Use one of the part numbers above (or its SKU id), or buy the subscription first. data.m365_subscribed_skus lists them with their free seats."})
+			continue
+		}
+		if prev, dup := seen[sku.SkuID]; dup {
+			probs = append(probs, licenseProblem{"Duplicate Licence",
+				fmt.Sprintf("%q and %q are the same SKU (%s)", prev, key, sku.SkuPartNumber),
+				"Keep one entry per SKU."})
+			continue
+		}
+		seen[sku.SkuID] = key
+		r := resolvedLicense{Key: key, SkuID: sku.SkuID, PartNumber: sku.SkuPartNumber}
+		for _, p := range setStrings(l.DisabledPlans) {
+			id, ok := findPlan(sku, p)
+			if !ok {
+				var names []string
+				for _, sp := range sku.ServicePlans {
+					names = append(names, sp.Name)
+				}
+				sort.Strings(names)
+				probs = append(probs, licenseProblem{"Unknown Service Plan",
+					fmt.Sprintf("the SKU %s has no service plan %q; its plans are: %s", sku.SkuPartNumber, p, strings.Join(names, ", ")),
+					"Use a plan name or id from the list in disabled_plans."})
+				continue
+			}
+			r.Disabled = append(r.Disabled, id)
+		}
+		sort.Strings(r.Disabled)
+		r.Disabled = dedupe(r.Disabled)
+		out = append(out, r)
+	}
+	return out, probs
+}
+
+func findPlan(sku graph.SubscribedSku, key string) (string, bool) {
+	for _, sp := range sku.ServicePlans {
+		if strings.EqualFold(sp.Name, key) || strings.EqualFold(sp.ID, key) {
+			return strings.ToLower(sp.ID), true
+		}
+	}
+	return "", false
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hasLicense reports whether the user has the SKU with exactly the configured disabled plans.
+func hasLicense(assigned []graph.AssignedLicense, r resolvedLicense) bool {
+	for _, a := range assigned {
+		if strings.EqualFold(a.SkuID, r.SkuID) {
+			d := make([]string, 0, len(a.DisabledPlans))
+			for _, p := range a.DisabledPlans {
+				d = append(d, strings.ToLower(p))
+			}
+			sort.Strings(d)
+			return sameSortedStrings(dedupe(d), r.Disabled)
+		}
+	}
+	return false
+}
+
+// hasSku reports whether the user has the SKU at all.
+func hasSku(assigned []graph.AssignedLicense, skuID string) bool {
+	for _, a := range assigned {
+		if strings.EqualFold(a.SkuID, skuID) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSortedStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// seatShortfall is the message for a SKU without enough free seats.
+func seatShortfall(partNumber string, need, free int, what string) string {
+	short := need - free
+	return fmt.Sprintf("needs %d %s seats, %d are free: buy %d or remove %d %s", need, partNumber, free, short, short, what)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan-time reads, cached per tenant for a few seconds so that a for_each over m365_user costs
+// one read for all its instances.
+
+const tenantCacheTTL = 15 * time.Second
+
+type tenantCache struct {
+	skuMu   sync.Mutex
+	skus    []graph.SubscribedSku
+	skusAt  time.Time
+	domMu   sync.Mutex
+	domains []graph.Domain
+	domAt   time.Time
+	usrMu   sync.Mutex
+	users   map[string]map[string]graph.User // domain -> lower UPN -> user
+	usersAt map[string]time.Time
+
+	resMu        sync.Mutex
+	reservations map[string][]string // lower UPN -> SKU ids a planned m365_user will newly take
+}
+
+var tenantCaches sync.Map // *graph.Client -> *tenantCache
+
+func cacheFor(c *graph.Client) *tenantCache {
+	if v, ok := tenantCaches.Load(c); ok {
+		return v.(*tenantCache)
+	}
+	v, _ := tenantCaches.LoadOrStore(c, &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}})
+	return v.(*tenantCache)
+}
+
+// SKUs returns the tenant's SKUs; fresh says whether a cached copy may be used.
+func (tc *tenantCache) SKUs(ctx context.Context, c *graph.Client, fresh bool) ([]graph.SubscribedSku, error) {
+	tc.skuMu.Lock()
+	defer tc.skuMu.Unlock()
+	if !fresh && tc.skus != nil && time.Since(tc.skusAt) < tenantCacheTTL {
+		return tc.skus, nil
+	}
+	skus, err := c.ListSubscribedSkus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if skus == nil {
+		skus = []graph.SubscribedSku{}
+	}
+	tc.skus, tc.skusAt = skus, time.Now()
+	return skus, nil
+}
+
+// Domains returns the tenant's domains.
+func (tc *tenantCache) Domains(ctx context.Context, c *graph.Client) ([]graph.Domain, error) {
+	tc.domMu.Lock()
+	defer tc.domMu.Unlock()
+	if tc.domains != nil && time.Since(tc.domAt) < tenantCacheTTL {
+		return tc.domains, nil
+	}
+	ds, err := c.ListDomains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		ds = []graph.Domain{}
+	}
+	tc.domains, tc.domAt = ds, time.Now()
+	return ds, nil
+}
+
+// UsersOf returns the users whose UPN is on domain, by lower-case UPN.
+func (tc *tenantCache) UsersOf(ctx context.Context, c *graph.Client, domain string) (map[string]graph.User, error) {
+	tc.usrMu.Lock()
+	defer tc.usrMu.Unlock()
+	if m, ok := tc.users[domain]; ok && time.Since(tc.usersAt[domain]) < tenantCacheTTL {
+		return m, nil
+	}
+	list, err := c.ListUsers(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]graph.User, len(list))
+	for _, u := range list {
+		m[strings.ToLower(u.UserPrincipalName)] = u
+	}
+	tc.users[domain], tc.usersAt[domain] = m, time.Now()
+	return m, nil
+}
+
+// reserve records the SKUs a planned m365_user newly takes and returns, per SKU id, how many
+// seats all the m365_user resources planned so far in this run need.
+func (tc *tenantCache) reserve(upn string, skuIDs []string) map[string]int {
+	tc.resMu.Lock()
+	defer tc.resMu.Unlock()
+	key := strings.ToLower(upn)
+	if len(skuIDs) == 0 {
+		delete(tc.reservations, key)
+	} else {
+		tc.reservations[key] = skuIDs
+	}
+	need := map[string]int{}
+	for _, ids := range tc.reservations {
+		for _, id := range ids {
+			need[id]++
+		}
+	}
+	return need
+}
+
+// release forgets a reservation once the user is being written (its seats then show as consumed).
+func (tc *tenantCache) release(upn string) {
+	tc.resMu.Lock()
+	defer tc.resMu.Unlock()
+	delete(tc.reservations, strings.ToLower(upn))
+}
+
+// forgetSKUs drops the cached SKUs (after licence writes the seat counts changed).
+func (tc *tenantCache) forgetSKUs() {
+	tc.skuMu.Lock()
+	tc.skus = nil
+	tc.skuMu.Unlock()
+}
+
+// domainCheck splits user names by whether their domain is a verified domain of the tenant.
+// pending are domains this same apply verifies (accepted as if verified). It returns, per bad
+// domain, the users on it, and a text describing the tenant's verified domains.
+func domainCheck(domains []graph.Domain, upns []string, pending []string) (bad map[string][]string, status map[string]string, verified string) {
+	known := map[string]graph.Domain{}
+	var names []string
+	for _, d := range domains {
+		known[strings.ToLower(d.ID)] = d
+		if d.IsVerified {
+			names = append(names, strings.ToLower(d.ID))
+		}
+	}
+	sort.Strings(names)
+	ok := map[string]bool{}
+	for _, p := range pending {
+		ok[strings.ToLower(strings.TrimSpace(p))] = true
+	}
+	bad = map[string][]string{}
+	status = map[string]string{}
+	for _, u := range upns {
+		dom := upnDomain(u)
+		if ok[dom] {
+			continue
+		}
+		d, found := known[dom]
+		if found && d.IsVerified {
+			continue
+		}
+		bad[dom] = append(bad[dom], u)
+		if found {
+			status[dom] = "is in the tenant but not verified yet"
+		} else {
+			status[dom] = "is not a domain of the tenant"
+		}
+	}
+	if len(names) == 0 {
+		return bad, status, "none"
+	}
+	return bad, status, strings.Join(names, ", ")
+}
+
+// domainFix is the advice for an unverified UPN domain.
+const domainFix = "Add and verify the domain first (m365_domain and m365_domain_verification), or use one of the verified domains. " +
+	"If this same apply verifies it, list it in pending_domains and make this resource depend on the m365_domain_verification."
+
+// listUPNs formats user names for a message, all of them, sorted.
+func listUPNs(upns []string) string {
+	s := sortStrings(upns)
+	return strings.Join(s, ", ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validators, passwords, locks and private state.
+
+// countryCodeValidator checks an ISO 3166-1 alpha-2 code at plan time.
+type countryCodeValidator struct{}
+
+func (countryCodeValidator) Description(context.Context) string {
+	return "must be an ISO 3166-1 alpha-2 country code such as CN, HK, SG, US or GB"
+}
+
+func (v countryCodeValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (countryCodeValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !isSet(req.ConfigValue) {
+		return
+	}
+	v := req.ConfigValue.ValueString()
+	if v == "" || (len(v) == 2 && usercsv.IsCountryCode(v) && strings.ToUpper(v) == v) {
+		return
+	}
+	fix := "Use a two-letter upper-case code such as CN, HK, SG, US or GB."
+	if usercsv.IsCountryCode(v) {
+		fix = fmt.Sprintf("Write it in upper case: %q.", strings.ToUpper(v))
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Usage Location",
+		diag.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
+}
+
+// upnValidator checks the shape of a user principal name at plan time (the domain is checked
+// against the tenant in ModifyPlan).
+type upnValidator struct{}
+
+func (upnValidator) Description(context.Context) string {
+	return "must be alias@domain, ASCII, at most 113 characters and 64 before the @"
+}
+
+func (v upnValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (upnValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !isSet(req.ConfigValue) {
+		return
+	}
+	if msg := upnProblem(req.ConfigValue.ValueString()); msg != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid User Principal Name",
+			diag.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
+	}
+}
+
+// upnProblem describes what is wrong with a user principal name ("" if nothing).
+func upnProblem(upn string) string {
+	if strings.Count(upn, "@") != 1 {
+		return fmt.Sprintf("%q must contain exactly one @", upn)
+	}
+	local, dom := upnLocal(upn), upnDomain(upn)
+	switch {
+	case local == "":
+		return fmt.Sprintf("%q has nothing before the @", upn)
+	case !strings.Contains(dom, ".") || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, "."):
+		return fmt.Sprintf("%q: %q is not a domain name", upn, dom)
+	case len(upn) > 113:
+		return fmt.Sprintf("%q is %d characters long; the limit is 113", upn, len(upn))
+	case len(local) > 64:
+		return fmt.Sprintf("%q has %d characters before the @; the limit is 64", upn, len(local))
+	}
+	for i := 0; i < len(upn); i++ {
+		c := upn[i]
+		if c >= 0x80 {
+			return fmt.Sprintf("%q contains non-ASCII characters", upn)
+		}
+		if i < len(local) && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("'.-_!#^~", c) >= 0) {
+			return fmt.Sprintf("%q contains %q before the @, which is not allowed", upn, string(c))
+		}
+	}
+	return ""
+}
+
+// Password classes for generated temporary passwords: Entra's rule is 8-256 characters from at
+// least three of four classes (reference/graph-api.md §3.1). Look-alike characters and quotes
+// are left out so the password can be read out or pasted into a CSV.
+const (
+	pwUpper   = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+	pwLower   = "abcdefghijkmnopqrstuvwxyz"
+	pwDigits  = "23456789"
+	pwSymbols = "!#$%&*+-=?@^_"
+)
+
+// generatePassword returns a 16-character temporary password with every class present, from
+// crypto/rand.
+func generatePassword() (string, error) {
+	const n = 16
+	classes := []string{pwUpper, pwLower, pwDigits, pwSymbols}
+	all := strings.Join(classes, "")
+	out := make([]byte, n)
+	for i := range out {
+		set := all
+		if i < len(classes) {
+			set = classes[i]
+		}
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return "", fmt.Errorf("generating a password: %w", err)
+		}
+		out[i] = set[k.Int64()]
+	}
+	// Shuffle so the classes are not in fixed positions.
+	for i := n - 1; i > 0; i-- {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		if err != nil {
+			return "", fmt.Errorf("generating a password: %w", err)
+		}
+		j := int(k.Int64())
+		out[i], out[j] = out[j], out[i]
+	}
+	return string(out), nil
+}
+
+// userLocks serialise licence changes per user: assignLicense rewrites the user's licence set,
+// so two concurrent calls could lose an add or a remove.
+var userLocks sync.Map // lower id -> *sync.Mutex
+
+func lockUser(id string) func() {
+	v, _ := userLocks.LoadOrStore(strings.ToLower(id), &sync.Mutex{})
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Private state keys.
+const (
+	// privReplacing marks a plan made for a new object. Terraform passes the planned private
+	// state to the Delete half of a replacement (a tainted resource, or -replace), and to nothing
+	// else that deletes, so Delete can tell "replace" from "destroy".
+	privReplacing = "replacing"
+	// privAttempted lists user names whose create failed in an earlier apply of m365_users: Graph
+	// may have created them anyway, so the next apply adopts them instead of calling them
+	// foreign.
+	privAttempted = "attempted"
+)
+
+type privateData interface {
+	GetKey(ctx context.Context, key string) ([]byte, diagList)
+	SetKey(ctx context.Context, key string, value []byte) diagList
+}
+
+func privateStrings(ctx context.Context, p privateData, key string) []string {
+	if p == nil {
+		return nil
+	}
+	b, _ := p.GetKey(ctx, key)
+	if len(b) == 0 {
+		return nil
+	}
+	var out []string
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func setPrivateStrings(ctx context.Context, p privateData, key string, v []string) {
+	if p == nil {
+		return
+	}
+	if len(v) == 0 {
+		p.SetKey(ctx, key, nil)
+		return
+	}
+	b, _ := json.Marshal(sortStrings(v))
+	p.SetKey(ctx, key, b)
+}
+
+func markReplacing(ctx context.Context, p privateData) {
+	if p != nil {
+		p.SetKey(ctx, privReplacing, []byte(`true`))
+	}
+}
+
+func isReplacing(ctx context.Context, p privateData) bool {
+	if p == nil {
+		return false
+	}
+	b, _ := p.GetKey(ctx, privReplacing)
+	return string(b) == "true"
+}
