@@ -1,0 +1,110 @@
+variable "cutover" {
+  description = "false: phase 1 (domain, users, migration until Synced). true: phase 2 (MX, autodiscover, SPF switched, final sync)."
+  type        = bool
+  default     = false
+}
+
+variable "environment" {
+  description = "\"global\" (Microsoft 365 worldwide) or \"china\" (Office 365 operated by 21Vianet)."
+  type        = string
+  default     = "global"
+
+  validation {
+    condition     = contains(["global", "china"], var.environment)
+    error_message = "environment must be \"global\" or \"china\"."
+  }
+}
+
+variable "endpoints" {
+  description = "Host overrides for a local emulator or a proxy; leave empty for the real cloud."
+  type = object({
+    login    = optional(string)
+    graph    = optional(string)
+    exchange = optional(string)
+  })
+  default = {}
+}
+
+variable "domain" {
+  description = "The company's mail domain, today at Tencent Exmail."
+  type        = string
+  default     = "contoso.com"
+}
+
+variable "dns_provider" {
+  description = "\"manual\": the records to publish are printed as outputs. \"dnspod\": tencentcloud_dnspod_record publishes them (copy dnspod/*.tf here first)."
+  type        = string
+  default     = "manual"
+
+  validation {
+    condition     = contains(["manual", "dnspod"], var.dns_provider)
+    error_message = "dns_provider must be \"manual\" or \"dnspod\"."
+  }
+}
+
+variable "dns_resolver" {
+  description = "DNS server (host:port) used to explain a failed verification; null: the system's."
+  type        = string
+  default     = null
+}
+
+variable "users_csv" {
+  description = "The Exmail address-book export (管理后台 > 通讯录 > 导出), as saved: GB18030, UTF-8 or UTF-16."
+  type        = string
+  default     = "data/exmail-export.csv"
+}
+
+variable "license_sku" {
+  description = "Licence every user gets; it must include Exchange Online (a mailbox is the target of the migration)."
+  type        = string
+  default     = "O365_BUSINESS_PREMIUM"
+}
+
+variable "initial_password" {
+  description = "Temporary password of every new user (changed at first sign-in). Pass it as TF_VAR_initial_password."
+  type        = string
+  ephemeral   = true
+  sensitive   = true
+}
+
+variable "imap_host" {
+  description = "The source IMAP server."
+  type        = string
+  default     = "imap.exmail.qq.com"
+}
+
+variable "imap_port" {
+  description = "The source IMAP port."
+  type        = number
+  default     = 993
+}
+
+variable "imap_security" {
+  description = "Ssl, Tls or None."
+  type        = string
+  default     = "Ssl"
+}
+
+variable "imap_ca_file" {
+  description = "PEM CA file the preflight login check trusts besides the system's (only for a server with a private CA)."
+  type        = string
+  default     = null
+}
+
+variable "migration_csv" {
+  description = "IMAP migration CSV: EmailAddress,UserName,Password. Read at plan and apply time, never stored."
+  type        = string
+  default     = "data/imap-migration.csv"
+}
+
+variable "migration_csv_version" {
+  description = "Change it to submit migration_csv again (every row is checked against the IMAP server first)."
+  type        = number
+  default     = 1
+}
+
+variable "mx_switched_at" {
+  description = "dns_provider = \"manual\": when you changed the MX record (RFC 3339, e.g. 2025-07-01T18:00:00Z). Setting it runs the final sync."
+  type        = string
+  default     = null
+}

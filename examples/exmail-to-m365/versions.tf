@@ -1,0 +1,24 @@
+terraform {
+  # Write-only attributes and ephemeral resources: passwords never reach the plan or the state.
+  required_version = ">= 1.11"
+
+  required_providers {
+    m365 = {
+      source = "m365-migration/m365"
+    }
+    # DNSPod (tencentcloud) is added by dnspod/dnspod_override.tf when you copy dnspod/*.tf here:
+    # see README.md, "DNS at DNSPod".
+  }
+}
+
+# Credentials come from the environment (ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ...).
+provider "m365" {
+  environment = var.environment
+
+  # Empty by default: the cloud's own hosts. `make demo` points them at the local Microsoft 365.
+  endpoints {
+    login    = var.endpoints.login
+    graph    = var.endpoints.graph
+    exchange = var.endpoints.exchange
+  }
+}
