@@ -551,7 +551,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	tc := cacheFor(r.clients.Graph)
 	tc.release(upn)
 
-	ch := plan.userFields.changesTo(state.userFields)
+	ch := plan.changesTo(state.userFields)
 	if !plan.AccountEnabled.Equal(state.AccountEnabled) && isSet(plan.AccountEnabled) {
 		v := plan.AccountEnabled.ValueBool()
 		ch.AccountEnabled = &v

@@ -370,7 +370,7 @@ resource "m365_users" "many" {
 	states := 0
 	_ = filepath.WalkDir(work, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.Contains(d.Name(), ".tfstate") {
-			return nil
+			return nil //nolint:nilerr // a file that cannot be walked is not a state file to check
 		}
 		b, _ := os.ReadFile(p)
 		states++

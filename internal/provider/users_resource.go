@@ -723,7 +723,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config, state *usersRes
 				continue
 			}
 			cur := fieldsFromGraph(nullUserFields(), &ex)
-			ch := pu.userFields.changesTo(cur)
+			ch := pu.changesTo(cur)
 			if pu.AccountEnabled.ValueBool() != ex.AccountEnabled {
 				v := pu.AccountEnabled.ValueBool()
 				ch.AccountEnabled = &v
@@ -754,7 +754,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config, state *usersRes
 	}
 	for _, k := range updates {
 		pu, su := planUsers[k], stateUsers[k]
-		ch := pu.userFields.changesTo(su.userFields)
+		ch := pu.changesTo(su.userFields)
 		if isSet(pu.AccountEnabled) && !pu.AccountEnabled.Equal(su.AccountEnabled) {
 			v := pu.AccountEnabled.ValueBool()
 			ch.AccountEnabled = &v

@@ -152,14 +152,6 @@ func stringList(v []string) types.List {
 	return types.ListValueMust(types.StringType, elems)
 }
 
-// strOrNull is a known string, or null when empty.
-func strOrNull(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
 // isSet reports a known, non-null value.
 func isSet(v interface {
 	IsNull() bool
@@ -560,14 +552,20 @@ type tenantCache struct {
 	reservations map[string][]string // lower UPN -> SKU ids a planned m365_user will newly take
 }
 
-var tenantCaches sync.Map // *graph.Client -> *tenantCache
+var (
+	tenantCachesMu sync.Mutex
+	tenantCaches   = map[*graph.Client]*tenantCache{}
+)
 
 func cacheFor(c *graph.Client) *tenantCache {
-	if v, ok := tenantCaches.Load(c); ok {
-		return v.(*tenantCache)
+	tenantCachesMu.Lock()
+	defer tenantCachesMu.Unlock()
+	tc, ok := tenantCaches[c]
+	if !ok {
+		tc = &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}}
+		tenantCaches[c] = tc
 	}
-	v, _ := tenantCaches.LoadOrStore(c, &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}})
-	return v.(*tenantCache)
+	return tc
 }
 
 // SKUs returns the tenant's SKUs; fresh says whether a cached copy may be used.
@@ -781,7 +779,7 @@ func upnProblem(upn string) string {
 		if c >= 0x80 {
 			return fmt.Sprintf("%q contains non-ASCII characters", upn)
 		}
-		if i < len(local) && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("'.-_!#^~", c) >= 0) {
+		if i < len(local) && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && strings.IndexByte("'.-_!#^~", c) < 0 {
 			return fmt.Sprintf("%q contains %q before the @, which is not allowed", upn, string(c))
 		}
 	}
@@ -830,11 +828,19 @@ func generatePassword() (string, error) {
 
 // userLocks serialise licence changes per user: assignLicense rewrites the user's licence set,
 // so two concurrent calls could lose an add or a remove.
-var userLocks sync.Map // lower id -> *sync.Mutex
+var (
+	userLocksMu sync.Mutex
+	userLocks   = map[string]*sync.Mutex{} // lower id -> lock
+)
 
 func lockUser(id string) func() {
-	v, _ := userLocks.LoadOrStore(strings.ToLower(id), &sync.Mutex{})
-	mu := v.(*sync.Mutex)
+	userLocksMu.Lock()
+	mu, ok := userLocks[strings.ToLower(id)]
+	if !ok {
+		mu = &sync.Mutex{}
+		userLocks[strings.ToLower(id)] = mu
+	}
+	userLocksMu.Unlock()
 	mu.Lock()
 	return mu.Unlock
 }
