@@ -93,7 +93,7 @@ func TestAccDNSRecords(t *testing.T) {
 					statecheck.ExpectKnownValue(d, rec("msoid", "value"), knownvalue.StringExact("clientconfig.partner.microsoftonline-p.net.cn")))
 			}
 			checks = append(checks, statecheck.ExpectKnownValue(d, tfjsonpath.New("dnspod_records"), knownvalue.MapSizeExact(keys)))
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: factories,
 				Steps: []resource.TestStep{{
 					Config: e.config(cutoverConfig, fmt.Sprintf("environment = %q", c.env)),
@@ -125,7 +125,7 @@ func TestAccMailClientSettings(t *testing.T) {
 	seed.Environment = "china"
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 	d := "data.m365_mail_client_settings.x"
-	accTest(t, resource.TestStep{
+	accParallelTest(t, resource.TestStep{
 		Config: e.config(`data "m365_mail_client_settings" "x" {}`, `environment = "china"`),
 		ConfigStateChecks: []statecheck.StateCheck{
 			statecheck.ExpectKnownValue(d, tfjsonpath.New("imap_host"), knownvalue.StringExact("partner.outlook.cn")),

@@ -65,7 +65,7 @@ func TestAccDomain_verifyChain(t *testing.T) {
 	e := newTestEnv(t, nil, fakecloud.Knobs{DNSServer: dns.Addr})
 	factories, _ := withDNSPod(dns)
 	noTXT := strings.Replace(verification(dns.Addr, "4s"), "depends_on = [tencentcloud_dnspod_record.txt]", "", 1)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
 		Steps: []resource.TestStep{
 			{
@@ -115,7 +115,7 @@ func TestAccDomain_oneApply(t *testing.T) {
 	dns := dnstest.StartForTest(t)
 	e := newTestEnv(t, nil, fakecloud.Knobs{DNSServer: dns.Addr})
 	factories, pod := withDNSPod(dns)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
 		Steps: []resource.TestStep{{
 			Config: e.config(domainOnly + txtAtDNSPod + verification(dns.Addr, "2m")),
@@ -138,7 +138,7 @@ func TestAccDomain_alreadyInTenant(t *testing.T) {
 	seed := fakecloud.DefaultSeed()
 	seed.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true, SupportedServices: []string{"Email"}}}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
-	accTest(t, resource.TestStep{
+	accParallelTest(t, resource.TestStep{
 		Config:      e.config(domainOnly),
 		ExpectError: re(`(?s)Domain Already In Tenant.*terraform import <address of this m365_domain> contoso.com`),
 	})
@@ -167,7 +167,7 @@ resource "m365_domain_verification" "v" {
 }
 `, force))
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		CheckDestroy: func(*terraform.State) error {
 			for _, r := range e.fake.Requests() {

@@ -28,22 +28,22 @@ func readExample(t *testing.T, rel string) string {
 func TestAccExamplesDomainsAndDNS(t *testing.T) {
 	t.Run("subscribed_skus", func(t *testing.T) {
 		e := newTestEnv(t, nil, fakecloud.Knobs{})
-		accTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/data-sources/m365_subscribed_skus/data-source.tf"))})
+		accParallelTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/data-sources/m365_subscribed_skus/data-source.tf"))})
 	})
 	t.Run("mail_client_settings", func(t *testing.T) {
 		e := newTestEnv(t, nil, fakecloud.Knobs{})
-		accTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/data-sources/m365_mail_client_settings/data-source.tf"))})
+		accParallelTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/data-sources/m365_mail_client_settings/data-source.tf"))})
 	})
 	t.Run("domain", func(t *testing.T) {
 		e := newTestEnv(t, nil, fakecloud.Knobs{})
-		accTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/resources/m365_domain/resource.tf"))})
+		accParallelTest(t, resource.TestStep{Config: e.config(readExample(t, "examples/resources/m365_domain/resource.tf"))})
 	})
 	t.Run("domain_verification", func(t *testing.T) {
 		dns := dnstest.StartForTest(t)
 		e := newTestEnv(t, nil, fakecloud.Knobs{DNSServer: dns.Addr})
 		factories, pod := withDNSPod(dns)
 		cfg := e.config(readExample(t, "examples/resources/m365_domain_verification/resource.tf"))
-		resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: factories, Steps: []resource.TestStep{
+		resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: factories, Steps: []resource.TestStep{
 			// The domain's settings are applied by the apply after verification.
 			{Config: cfg, ExpectNonEmptyPlan: true},
 			forEachCleanup(e.config(`
@@ -63,7 +63,7 @@ resource "m365_domain" "company" {
 		seed.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true, SupportedServices: []string{"Email"}}}
 		e := newTestEnv(t, seed, fakecloud.Knobs{})
 		factories, pod := withDNSPod(dns)
-		resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: factories, Steps: []resource.TestStep{
+		resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: factories, Steps: []resource.TestStep{
 			{Config: e.config(readExample(t, "examples/data-sources/m365_dns_records/data-source.tf"))},
 			forEachCleanup(e.config(`data "m365_dns_records" "x" { domain = "contoso.com" }`)),
 		}})

@@ -80,7 +80,7 @@ func TestAccIMAPMailboxSurvey(t *testing.T) {
 	for _, u := range users {
 		secrets = append(secrets, u.Password)
 	}
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{
 			Config:            e.config(surveyHCL(srv, file)),
 			ConfigStateChecks: surveyChecks(secrets),

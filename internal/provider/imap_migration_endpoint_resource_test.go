@@ -38,7 +38,7 @@ func TestAccIMAPMigrationEndpoint(t *testing.T) {
 	exo := exoClient(t, e)
 	addr := "m365_imap_migration_endpoint.src"
 	var guid string
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{ // plan-time check: incremental syncs above migrations (defaults included)
 			Config:      e.config(endpointHCL(srv, "max_concurrent_incremental_syncs = 150")),
 			ExpectError: re(`(?s)Too Many Incremental Syncs.*\(150\) is greater than max_concurrent_migrations \(100\)`),
@@ -154,7 +154,7 @@ func TestAccIMAPMigrationEndpointGoneOutsideTerraform(t *testing.T) {
 	srv := imaptest.StartMemServer(t, sourceMailboxes(), imaptest.SecuritySsl)
 	e := newTestEnv(t, migrationSeed(srv), fakecloud.Knobs{})
 	exo := exoClient(t, e)
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{Config: e.config(endpointHCL(srv, ""))},
 		resource.TestStep{ // removed by someone else: the refresh drops it and the plan creates it again
 			PreConfig: func() {

@@ -131,7 +131,7 @@ func TestAccMigrationBatch(t *testing.T) {
 	hidden := noSecrets{secrets: secrets}
 	var setCalls int
 
-	migrationTest(t, resource.TestCase{
+	migrationTestSerial(t, resource.TestCase{
 		CheckDestroy: func(*terraform.State) error {
 			if _, err := exo.GetMigrationBatch(context.Background(), "wave1"); !exchange.IsNotFound(err) {
 				return fmt.Errorf("the batch still exists after destroy: %v", err)

@@ -130,13 +130,25 @@ resource "m365_imap_migration_endpoint" "src" {
 // values into state for assertions), on Terraform 1.11+ (write-only attributes).
 func migrationTest(t *testing.T, tc resource.TestCase) {
 	t.Helper()
+	migrationCase(&tc)
+	resource.ParallelTest(t, tc)
+}
+
+// migrationTestSerial is migrationTest for tests that set environment variables (t.Setenv
+// cannot be used in parallel tests).
+func migrationTestSerial(t *testing.T, tc resource.TestCase) {
+	t.Helper()
+	migrationCase(&tc)
+	resource.Test(t, tc)
+}
+
+func migrationCase(tc *resource.TestCase) {
 	factories := map[string]func() (tfprotov6.ProviderServer, error){"echo": echoprovider.NewProviderServer()}
 	for k, v := range testProviders {
 		factories[k] = v
 	}
 	tc.ProtoV6ProviderFactories = factories
 	tc.TerraformVersionChecks = append(tc.TerraformVersionChecks, tfversion.SkipBelow(tfversion.Version1_11_0))
-	resource.Test(t, tc)
 }
 
 // batchUsers reads a batch's users through the Exchange client.

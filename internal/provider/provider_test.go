@@ -97,6 +97,13 @@ func accTest(t *testing.T, steps ...resource.TestStep) {
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
 }
 
+// accParallelTest is accTest for tests that set no environment variables: each test has its own
+// fake, so they run side by side (most of their time is spent waiting on terraform).
+func accParallelTest(t *testing.T, steps ...resource.TestStep) {
+	t.Helper()
+	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
+}
+
 // re compiles an expected-error pattern; a literal space matches any run of white space, since
 // Terraform wraps diagnostic text.
 func re(s string) *regexp.Regexp { return regexp.MustCompile(strings.ReplaceAll(s, " ", `\s+`)) }

@@ -21,7 +21,7 @@ func TestAccSubscribedSkus(t *testing.T) {
 	}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 	all := `data "m365_subscribed_skus" "all" {}`
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{
 			Config: e.config(all),
 			ConfigStateChecks: []statecheck.StateCheck{

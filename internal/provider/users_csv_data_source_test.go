@@ -57,7 +57,7 @@ func TestAccUsersCSV(t *testing.T) {
 		"ok@contoso.com,,,Again\n" +
 		"x@contoso.com,,,\n"
 	ds := "data.m365_users_csv.x"
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{
 			Config: e.config(fmt.Sprintf(`
 data "m365_users_csv" "x" {

@@ -91,7 +91,7 @@ func TestAccUsersLifecycle(t *testing.T) {
 	first := upnList("u", 1, 5)
 	second := append(upnList("u", 2, 5), upnList("u", 6, 7)...) // u001 removed, u006/u007 added
 	addr := "m365_users.staff"
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{
 			Config: e.config(usersConfig(adminCSV(first, nil), "")),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -158,7 +158,7 @@ func TestAccUsersPlanChecks(t *testing.T) {
 	seed.Users = []fakecloud.SeedUser{{User: fakecloud.User{UserPrincipalName: "taken1@corp.com"}}, {User: fakecloud.User{UserPrincipalName: "taken2@corp.com"}}}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 	many := upnList("m", 1, 120)
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{ // 120 new users, 95 free seats
 			Config:      e.config(usersConfig(adminCSV(many, nil), "")),
 			ExpectError: re(`(?s)Not Enough Licences.*needs 120 O365_BUSINESS_PREMIUM seats, 95 are free: buy 25 or remove 25 users`),
@@ -220,7 +220,7 @@ func TestAccUsersPartialFailureConverges(t *testing.T) {
 	ten, twenty := upnList("p", 1, 10), upnList("p", 1, 20)
 	addr := "m365_users.staff"
 	var liveAfterFailure int
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{Config: e.config(usersConfig(adminCSV(ten, nil), ""))},
 		resource.TestStep{ // ten more users; Graph fails every write after the 7th
 			PreConfig:   func() { e.fake.SetKnobs(fakecloud.Knobs{FailAfterWrites: 7}) },
@@ -274,7 +274,7 @@ func TestAccUsersFailedCreateThenAdopt(t *testing.T) {
 	e := newTestEnv(t, usersSeed(100, 0), fakecloud.Knobs{})
 	ten := upnList("c", 1, 10)
 	addr := "m365_users.staff"
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{ // the first apply fails part-way: Terraform marks the resource tainted
 			PreConfig:   func() { e.fake.SetKnobs(fakecloud.Knobs{FailAfterWrites: 9}) },
 			Config:      e.config(usersConfig(adminCSV(ten, nil), "")),
@@ -317,7 +317,7 @@ func TestAccUsersAdoptExisting(t *testing.T) {
 	}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 	five := upnList("a", 1, 5)
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{
 			Config:      e.config(usersConfig(adminCSV(five, nil), "")),
 			ExpectError: re(`(?s)Users Already Exist.*3 users already exist.*a001@corp.com, a002@corp.com, a003@corp.com`),
@@ -375,7 +375,7 @@ func TestAccUsersDriftAndRefreshCost(t *testing.T) {
 	addr := "m365_users.staff"
 	cfg := e.config(usersConfig(adminCSV(users, nil), ""))
 	var refreshRequests int
-	accTest(t,
+	accParallelTest(t,
 		resource.TestStep{Config: cfg},
 		resource.TestStep{ // refresh + plan of 30 users with nothing to do: a handful of requests
 			PreConfig:        func() { e.fake.ResetStats() },
