@@ -50,7 +50,7 @@ func TestAccExamplesUsers(t *testing.T) {
 	seed := fakecloud.DefaultSeed()
 	seed.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true}}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
-	accParallelTest(t,
+	accTest(t,
 		resource.TestStep{
 			Config: e.config(usersExample(t, "data-sources/m365_users_csv/data-source.tf")),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -79,7 +79,7 @@ func TestAccExamplesUsers(t *testing.T) {
 	)
 	// The m365_user example on a tenant of its own (the users above would be "already there").
 	e2 := newTestEnv(t, seed, fakecloud.Knobs{})
-	accParallelTest(t,
+	accTest(t,
 		resource.TestStep{
 			Config:          e2.config(usersExample(t, "resources/m365_user/resource.tf")),
 			ConfigVariables: config.Variables{"admin_password": config.StringVariable("Admin-Passw0rd!")},
