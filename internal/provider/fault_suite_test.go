@@ -1,0 +1,204 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+	"github.com/m365-migration/terraform-provider-m365/internal/imaptest"
+)
+
+// Fault suite (issue 7): under 30 % 429 with Retry-After, 5 % 503 and read-after-write lag the
+// bulk path converges with nothing lost and nothing doubled, counted in the fake; a crash after K
+// writes followed by a re-apply converges; Exchange faults do not break batch creation or user
+// additions.
+
+// graphFaults are the Graph faults of the suite.
+func graphFaults() fakecloud.Knobs {
+	return fakecloud.Knobs{ThrottleRatio: 0.3, RetryAfter: 0.05, Fail503Ratio: 0.05,
+		ReadAfterWriteLag: 500 * time.Millisecond, RandomSeed: 11}
+}
+
+// checkExactUsers asserts that the tenant holds exactly want users, each once, none deleted,
+// each with one O365_BUSINESS_PREMIUM licence and the CSV's department.
+func checkExactUsers(f *fakecloud.Server, want []string) error {
+	all := f.Users()
+	seen := map[string]int{}
+	var problems []string
+	for _, u := range all {
+		upn := strings.ToLower(u.UserPrincipalName)
+		seen[upn]++
+		if u.Deleted {
+			problems = append(problems, upn+" deleted")
+		}
+		if len(u.AssignedLicenses) != 1 || u.AssignedLicenses[0].SkuID != fakecloud.SkuBusinessPremium {
+			problems = append(problems, fmt.Sprintf("%s licences %v", upn, u.AssignedLicenses))
+		}
+		if u.Department != "Sales" || u.UsageLocation != "CN" {
+			problems = append(problems, fmt.Sprintf("%s department %q usage location %q", upn, u.Department, u.UsageLocation))
+		}
+	}
+	missing, dup := 0, 0
+	for _, upn := range want {
+		switch n := seen[upn]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup += n - 1
+		}
+	}
+	if missing > 0 || dup > 0 || len(all) != len(want) || len(problems) > 0 {
+		if len(problems) > 5 {
+			problems = append(problems[:5], "…")
+		}
+		return fmt.Errorf("tenant: %d users (want %d), %d missing, %d duplicates; %s", len(all), len(want), missing, dup, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// TestAccSuiteFaultsBulkUsers runs 100 users by default (M365_FAULT_USERS=1000 for the issue's
+// 1,000): every plan of one m365_users resource costs CPU quadratic in its number of attribute
+// values (terraform-plugin-framework v1.19.0 MarkComputedNilsAsUnknown, see bench/results.md),
+// which puts 1,000 users with three plans over the suite's 60 s budget on two cores.
+func TestAccSuiteFaultsBulkUsers(t *testing.T) {
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("M365_FAULT_USERS")); err == nil && v > 0 {
+		n = v
+	}
+	e := newTestEnv(t, usersSeed(n+10, 0), graphFaults())
+	upns := upnList("f", 1, n)
+	cfg := e.config(usersConfig(adminCSV(upns, nil), "concurrency = 8"))
+	start := time.Now()
+	accTest(t,
+		resource.TestStep{
+			Config: cfg,
+			Check: func(*terraform.State) error {
+				st := e.fake.Stats()
+				t.Logf("%d users under faults in %s: %d Graph requests, %d writes, %d throttled, 503s %d",
+					n, time.Since(start).Round(time.Second), st.Graph.Requests, st.Graph.Writes, st.Graph.Throttled, st.Graph.Status[503])
+				if st.Graph.Throttled == 0 || st.Graph.Status[503] == 0 {
+					return fmt.Errorf("the faults did not fire (429s %d, 503s %d)", st.Graph.Throttled, st.Graph.Status[503])
+				}
+				return checkExactUsers(e.fake, upns)
+			},
+		}, // terraform-plugin-testing then plans again: the refresh under the same faults must find nothing to do
+	)
+}
+
+func TestAccSuiteFaultsCrashThenReapply(t *testing.T) {
+	e := newTestEnv(t, usersSeed(100, 0), fakecloud.Knobs{})
+	first, all := upnList("k", 1, 20), upnList("k", 1, 60)
+	// The 40 new users take 80 writes; after 71 the process "dies": every further write fails
+	// (a few ops only: the provider retries each failing write with backoff before giving up).
+	crash := graphFaults()
+	crash.FailAfterWrites = 71
+	var afterCrash int
+	accTest(t,
+		resource.TestStep{Config: e.config(usersConfig(adminCSV(first, nil), ""))},
+		resource.TestStep{
+			PreConfig:   func() { e.fake.SetKnobs(crash) },
+			Config:      e.config(usersConfig(adminCSV(all, nil), "")),
+			ExpectError: re(`(?s)Some Users Were Not Written.*k\d\d\d@corp.com \((create|update)\):.*InternalServerError`),
+		},
+		resource.TestStep{ // re-apply, still under the throttling faults: converges, no duplicate
+			PreConfig: func() {
+				afterCrash = len(e.fake.Users())
+				if afterCrash <= 20 || afterCrash >= 60 {
+					t.Errorf("after the crash the tenant has %d users; want some but not all of the new ones", afterCrash)
+				}
+				e.fake.SetKnobs(graphFaults())
+			},
+			Config: e.config(usersConfig(adminCSV(all, nil), "")),
+			Check:  func(*terraform.State) error { return checkExactUsers(e.fake, all) },
+		},
+		resource.TestStep{
+			Config:           e.config(usersConfig(adminCSV(all, nil), "")),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		},
+	)
+	t.Logf("crash after 71 writes left %d of 60 users; the re-apply converged", afterCrash)
+}
+
+// TestAccSuiteFaultsMigrationBatch: batch creation and user additions under Exchange throttling
+// (429), the concurrency-limit 500 and New-* lag converge: one batch, each user once.
+func TestAccSuiteFaultsMigrationBatch(t *testing.T) {
+	users := sourceMailboxes()
+	srv := imaptest.StartMemServer(t, users, imaptest.SecuritySsl)
+	e := newTestEnv(t, migrationSeed(srv), fakecloud.Knobs{ExchangeThrottleRatio: 0.3, ExchangeConcurrencyRatio: 0.1,
+		ExchangeLag: 700 * time.Millisecond, RetryAfter: 0.05, RandomSeed: 5})
+	exo := exoClient(t, e)
+	dir := t.TempDir()
+	csv := func(name string, emails ...string) string {
+		return writeTestFile(t, dir, name, []byte(migrationCSVText(users, emails, nil)))
+	}
+	one := csv("one.csv", "zhang.san@contoso.com")
+	three := csv("three.csv", "zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com")
+	cfg := func(file string) string {
+		return e.config(endpointHCL(srv, "") + fmt.Sprintf(`
+ephemeral "m365_imap_migration_csv" "w" {
+  path = %q
+}
+
+resource "m365_migration_batch" "w" {
+  name              = "wave-faults"
+  source_endpoint   = m365_imap_migration_endpoint.src.name
+  csv_wo            = ephemeral.m365_imap_migration_csv.w.content
+  csv_wo_version    = 1
+  preflight_ca_file = %q
+  wait_for          = "synced"
+}
+`, file, srv.CACertFile))
+	}
+	members := func(want ...string) error {
+		got := batchUsers(t, exo, "wave-faults")
+		if len(got) != len(want) {
+			return fmt.Errorf("the batch has %d users, want %d: %v", len(got), len(want), mustJSON(got))
+		}
+		for _, w := range want {
+			if _, ok := got[w]; !ok {
+				return fmt.Errorf("%s is not in the batch: %v", w, mustJSON(got))
+			}
+		}
+		return nil
+	}
+	migrationTest(t, resource.TestCase{Steps: []resource.TestStep{
+		{
+			Config: cfg(one),
+			Check: func(*terraform.State) error {
+				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
+					return fmt.Errorf("New-MigrationBatch succeeded %d times, want 1", n)
+				}
+				if n := cmdletCalls(e, "New-MigrationEndpoint"); n != 1 {
+					return fmt.Errorf("New-MigrationEndpoint succeeded %d times, want 1", n)
+				}
+				st := e.fake.Stats()
+				if st.Exchange.Throttled == 0 || st.Exchange.Status[500] == 0 {
+					return fmt.Errorf("the Exchange faults did not fire (429s %d, 500s %d)", st.Exchange.Throttled, st.Exchange.Status[500])
+				}
+				return members("zhang.san@contoso.com")
+			},
+		},
+		{ // two users added under the same faults
+			Config: cfg(three),
+			Check: func(*terraform.State) error {
+				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
+					return fmt.Errorf("New-MigrationBatch succeeded %d times after the additions, want still 1", n)
+				}
+				return members("zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com")
+			},
+		},
+		{Config: cfg(three), PlanOnly: true},
+	}})
+	if _, err := exo.GetMigrationBatch(context.Background(), "wave-faults"); err == nil {
+		t.Errorf("the batch still exists after destroy")
+	}
+}
