@@ -98,7 +98,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(logw, "==> "+format+"\n", args...) }
+	logf := func(format string, args ...any) { _, _ = fmt.Fprintf(logw, "==> "+format+"\n", args...) }
 	tb := &runTB{}
 	defer tb.close()
 	defer func() {
@@ -508,7 +508,7 @@ func readPasswords(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

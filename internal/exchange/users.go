@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -170,21 +171,10 @@ func (c *Client) RemoveMigrationUser(ctx context.Context, identity string) error
 // lag, reference §1.8) or a batch moving through its transitional statuses is waited for, never
 // with a fixed sleep. The delay grows from 250 ms to 5 s.
 func WaitUntil(ctx context.Context, check func(ctx context.Context) (bool, error)) error {
-	delay := 250 * time.Millisecond
-	for {
-		done, err := check(ctx)
-		switch {
-		case err == nil && done:
-			return nil
-		case err != nil && !IsNotFound(err):
-			return err
-		}
-		if e := httpx.Sleep(ctx, delay); e != nil {
-			if err != nil {
-				return &Error{Cmdlet: "wait", Kind: KindOther, Message: "gave up waiting: " + e.Error() + "; last answer: " + err.Error(), err: e}
-			}
-			return e
-		}
-		delay = min(delay*2, 5*time.Second)
+	err := httpx.Poll(ctx, "the Exchange object", IsNotFound, check)
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		// The wait ran out: report that, not the last not-found answer.
+		return &Error{Cmdlet: "wait", Kind: KindOther, Message: err.Error(), err: err}
 	}
+	return err
 }
