@@ -248,3 +248,20 @@ func certificateBytes(s Settings) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Explain reduces a token failure to the service's own sentence (the AADSTS code and its text),
+// without azidentity's request dump; other errors are returned as they are.
+func Explain(err error) string {
+	msg := err.Error()
+	var ae *azidentity.AuthenticationFailedError
+	if errors.As(err, &ae) {
+		if i := strings.Index(msg, "AADSTS"); i >= 0 {
+			line := msg[i:]
+			if j := strings.IndexAny(line, "\"\r\n"); j > 0 {
+				line = line[:j]
+			}
+			return line
+		}
+	}
+	return msg
+}

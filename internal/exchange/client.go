@@ -18,8 +18,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/m365-migration/terraform-provider-m365/internal/auth"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
 
@@ -147,7 +147,7 @@ func (c *Client) Invoke(ctx context.Context, cmdlet string, params map[string]an
 func (c *Client) post(ctx context.Context, cmdlet, target string, body []byte) (*envelope, error) {
 	tok, err := c.cfg.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.cfg.Scope}})
 	if err != nil {
-		return nil, &Error{Cmdlet: cmdlet, Kind: KindAuth, Message: tokenMessage(err), err: err}
+		return nil, &Error{Cmdlet: cmdlet, Kind: KindAuth, Message: auth.Explain(err), err: err}
 	}
 	for hops := 0; ; hops++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -209,21 +209,6 @@ func stripAnnotations(v map[string]json.RawMessage) Object {
 		o[k] = raw
 	}
 	return o
-}
-
-func tokenMessage(err error) string {
-	var ae *azidentity.AuthenticationFailedError
-	msg := err.Error()
-	if errors.As(err, &ae) {
-		if i := strings.Index(msg, "AADSTS"); i >= 0 {
-			line := msg[i:]
-			if j := strings.IndexAny(line, "\"\r\n"); j > 0 {
-				line = line[:j]
-			}
-			return line
-		}
-	}
-	return msg
 }
 
 func truncate(s string, n int) string {

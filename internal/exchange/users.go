@@ -96,6 +96,20 @@ func (c *Client) GetMigrationUsers(ctx context.Context, batch string) ([]Migrati
 	return out, nil
 }
 
+// ListMigrationUsers returns the migration users of every batch (Get-MigrationUser without a
+// filter, all pages): one listing instead of one lookup per address.
+func (c *Client) ListMigrationUsers(ctx context.Context) ([]MigrationUser, error) {
+	res, err := c.Invoke(ctx, "Get-MigrationUser", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MigrationUser, 0, len(res.Objects))
+	for _, o := range res.Objects {
+		out = append(out, userFrom(o))
+	}
+	return out, nil
+}
+
 // GetMigrationUsersByEmail returns every migration user with that address: usually none or one;
 // a user that was added to a second batch also appears there, Failed (the duplicate).
 func (c *Client) GetMigrationUsersByEmail(ctx context.Context, email string) ([]MigrationUser, error) {

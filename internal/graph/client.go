@@ -20,6 +20,7 @@ import (
 	msauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"github.com/m365-migration/terraform-provider-m365/internal/auth"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
 
@@ -184,7 +185,7 @@ func wrap(op string, err error) error {
 		}
 	case errors.As(err, &ae):
 		out.Auth = true
-		out.Message = authMessage(ae)
+		out.Message = auth.Explain(ae)
 	default:
 		var ce interface{ NonRetriable() }
 		if errors.As(err, &ce) || strings.Contains(err.Error(), "authentication failed") || strings.Contains(err.Error(), "Credential") {
@@ -193,19 +194,6 @@ func wrap(op string, err error) error {
 		out.Message = err.Error()
 	}
 	return out
-}
-
-// authMessage keeps azidentity's explanation (AADSTS code and text) without the raw dump.
-func authMessage(ae *azidentity.AuthenticationFailedError) string {
-	msg := ae.Error()
-	if i := strings.Index(msg, "AADSTS"); i >= 0 {
-		line := msg[i:]
-		if j := strings.IndexAny(line, "\"\r\n"); j > 0 {
-			line = line[:j]
-		}
-		return line
-	}
-	return msg
 }
 
 func deref[T any](p *T) T {

@@ -484,7 +484,7 @@ func (r *migrationBatchResource) otherBatches(ctx context.Context, emails []stri
 		}
 		return out, nil
 	}
-	all, err := listAllMigrationUsers(ctx, r.clients.Exchange)
+	all, err := r.clients.Exchange.ListMigrationUsers(ctx)
 	if err != nil {
 		return nil, err
 	}

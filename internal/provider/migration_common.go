@@ -19,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -245,22 +244,4 @@ func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRe
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Time",
 			fmt.Sprintf("While checking %s, the value %q is not an RFC 3339 time.\n\nWrite it like 2025-07-01T18:00:00Z or 2025-07-02T02:00:00+08:00.", req.Path, req.ConfigValue.ValueString()))
 	}
-}
-
-// listAllMigrationUsers reads every migration user of the tenant (Get-MigrationUser without
-// parameters, all pages): address, batch, status and error only.
-func listAllMigrationUsers(ctx context.Context, c *exchange.Client) ([]exchange.MigrationUser, error) {
-	res, err := c.Invoke(ctx, "Get-MigrationUser", nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]exchange.MigrationUser, 0, len(res.Objects))
-	for _, o := range res.Objects {
-		out = append(out, exchange.MigrationUser{
-			Identity: o.Identity("Identity"), EmailAddress: o.String("EmailAddress"), BatchID: o.Identity("BatchId"),
-			Status: o.String("Status"), StatusSummary: o.String("StatusSummary"), ErrorSummary: o.String("ErrorSummary"),
-			GUID: strings.ToLower(o.String("Guid")),
-		})
-	}
-	return out, nil
 }
