@@ -19,7 +19,7 @@ output "users" {
 }
 
 output "licensed_users" {
-  value = { for upn, skus in m365_users.staff.assigned_licenses : upn => skus }
+  value = { for upn, doc in m365_users.staff.attributes : upn => jsondecode(doc).licenses }
 }
 
 output "batch_status" {

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diag"
@@ -57,7 +58,7 @@ type usersResourceModel struct {
 	WriteWindow              types.String   `tfsdk:"write_window"`
 	PendingDomains           types.Set      `tfsdk:"pending_domains"`
 	IDs                      types.Map      `tfsdk:"ids"`
-	AssignedLicenses         types.Map      `tfsdk:"assigned_licenses"`
+	Attributes               types.Map      `tfsdk:"attributes"`
 	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -75,7 +76,6 @@ func usersElemAttrTypes() map[string]attr.Type {
 
 var (
 	usersElemType   = types.ObjectType{AttrTypes: usersElemAttrTypes()}
-	stringSetType   = types.SetType{ElemType: types.StringType}
 	entraWriteQuota = int64(3000)
 )
 
@@ -87,12 +87,13 @@ func (r *usersResource) Metadata(_ context.Context, req resource.MetadataRequest
 
 func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	elem := userAttributeSchemas()
-	elem["user_principal_name"] = schema.StringAttribute{Optional: true, Computed: true,
+	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{upnValidator{}}}
-	elem["usage_location"] = schema.StringAttribute{Optional: true, Computed: true, Validators: []validator.String{countryCodeValidator{}},
+	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
 		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
-	elem["account_enabled"] = schema.BoolAttribute{Optional: true, Computed: true,
+	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}
+	elem = writeOnlyAttributes(elem)
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Many Microsoft 365 users in one resource — typically `users = data.m365_users_csv.staff.users` — with shared licences, usage location and password settings. " +
 			"Creates, updates and deletes go through Microsoft Graph `$batch` (20 per request) at a concurrency that adapts to throttling, paced under the tenant's write quota; " +
@@ -102,9 +103,10 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "A random identifier of this set of users.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"users": schema.MapNestedAttribute{
-				Required: true,
+				Required: true, WriteOnly: true,
 				MarkdownDescription: "The users, keyed by user principal name, shaped like `m365_users_csv.users` (its `line` is ignored). " +
-					"An attribute left unset is left alone (Graph's value is shown); `\"\"` clears it. Removing a key deletes the user (Graph keeps deleted users 30 days in the recycle bin).",
+					"An attribute left unset is left alone; `\"\"` clears it. Removing a key deletes the user (Graph keeps deleted users 30 days in the recycle bin). " +
+					"Write-only (Terraform 1.11+): read at every plan and apply, never stored — the state keeps `attributes`, one JSON document per user, and the plan shows each change there.",
 				NestedObject: schema.NestedAttributeObject{Attributes: elem},
 			},
 			"usage_location": schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
@@ -142,8 +144,11 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				Validators:          []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}},
 			"ids": schema.MapAttribute{ElementType: types.StringType, Computed: true,
 				MarkdownDescription: "User principal name → object id. Its keys are known at plan time."},
-			"assigned_licenses": schema.MapAttribute{ElementType: stringSetType, Computed: true,
-				MarkdownDescription: "User principal name → the `licenses` SKUs the user has with the configured disabled plans. A licence removed or changed outside Terraform shows here as a change."},
+			"attributes": schema.MapAttribute{ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "User principal name → a JSON document of the user as Microsoft Graph has it: every attribute of `users` that is set (in `users` or in Graph), " +
+					"`account_enabled`, and, when `licenses` is set, `licenses`: the configured SKUs the user holds with the configured disabled plans. " +
+					"A change in `users`, or one made outside Terraform (an attribute edited in the admin centre, a licence removed), shows in the plan as a change of this document, attribute by attribute. " +
+					"Read one with `jsondecode(m365_users.x.attributes[\"alice@contoso.com\"]).department`. Its keys are known at plan time."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
@@ -179,53 +184,12 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 }
 
-// elems reads a users map; ok is false when it is unknown.
-func usersElems(ctx context.Context, m types.Map, d *diagList) (map[string]usersElem, bool) {
-	if m.IsUnknown() {
-		return nil, false
-	}
-	out := map[string]usersElem{}
-	if m.IsNull() {
-		return out, true
-	}
-	d.Append(m.ElementsAs(ctx, &out, false)...)
-	return out, !d.HasError()
-}
-
-func usersMap(ctx context.Context, elems map[string]usersElem, d *diagList) types.Map {
-	v, dd := types.MapValueFrom(ctx, usersElemType, elems)
-	d.Append(dd...)
-	return v
-}
-
 func stringMapValue(m map[string]string) types.Map {
 	vals := make(map[string]attr.Value, len(m))
 	for k, v := range m {
 		vals[k] = types.StringValue(v)
 	}
 	return types.MapValueMust(types.StringType, vals)
-}
-
-func setMapValue(m map[string][]string) types.Map {
-	vals := make(map[string]attr.Value, len(m))
-	for k, v := range m {
-		vals[k] = stringSet(v)
-	}
-	return types.MapValueMust(stringSetType, vals)
-}
-
-// setMapStrings reads assigned_licenses.
-func setMapStrings(m types.Map) map[string][]string {
-	out := map[string][]string{}
-	if m.IsNull() || m.IsUnknown() {
-		return out
-	}
-	for k, v := range m.Elements() {
-		if s, ok := v.(types.Set); ok {
-			out[k] = setStrings(s)
-		}
-	}
-	return out
 }
 
 // ModifyPlan completes the per-user values known at plan time (the shared usage location and
@@ -254,18 +218,20 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	} else {
 		markReplacing(ctx, resp.Private)
 	}
-	planUsers, ok := usersElems(ctx, plan.Users, &resp.Diagnostics)
-	if !ok {
-		return // users known only after apply: nothing to complete or check
+	configUsers, ok, err := usersFromRaw(req.Config.Raw)
+	if err != nil {
+		diag.Bug(&resp.Diagnostics, "reading the configured users", err)
+		return
 	}
-	configUsers, _ := usersElems(ctx, config.Users, &resp.Diagnostics)
+	if !ok {
+		return // users known only after apply: attributes and ids stay unknown, nothing to check
+	}
 	stateUsers := map[string]usersElem{}
 	stateIDs, stateInitial := map[string]string{}, map[string]string{}
 	stateAssigned := map[string][]string{}
 	if state != nil {
-		stateUsers, _ = usersElems(ctx, state.Users, &resp.Diagnostics)
+		stateUsers, stateAssigned = usersFromAttributes(state.Attributes, &resp.Diagnostics)
 		stateIDs, stateInitial = stringMap(state.IDs), stringMap(state.InitialPasswords)
-		stateAssigned = setMapStrings(state.AssignedLicenses)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -276,11 +242,13 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	for _, l := range licenses {
 		licenseKeys = append(licenseKeys, l.Sku.ValueString())
 	}
+	planUsers := effectiveUsers(configUsers, stateUsers, plan.UsageLocation, plan.AccountEnabled)
+	sharedKnown := licKnown && !plan.UsageLocation.IsUnknown() && !plan.AccountEnabled.IsUnknown()
 	var newKeys []string
 	byLower := map[string]string{}
 	idVals := map[string]attr.Value{}
 	pwVals := map[string]attr.Value{}
-	assignedVals := map[string]attr.Value{}
+	attrVals := map[string]attr.Value{}
 	for k, pu := range planUsers {
 		if other, dup := byLower[strings.ToLower(k)]; dup {
 			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Duplicate User",
@@ -292,28 +260,12 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 				"planning the users", msg, "Use alias@domain keys, such as the keys of m365_users_csv.users.")
 		}
 		cu := configUsers[k]
-		pr, exists := stateUsers[k]
-		var prior *userFields
-		if exists {
-			prior = &pr.userFields
-		}
-		keepUnmanaged(&pu.userFields, cu.userFields, prior)
 		if isSet(cu.UserPrincipalName) && cu.UserPrincipalName.ValueString() != k {
 			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k).AtName("user_principal_name"), "User Name Differs From Key",
 				"planning the users", fmt.Sprintf("user_principal_name is %q but the key is %q", cu.UserPrincipalName.ValueString(), k),
 				"Remove user_principal_name (the key is the user name), or make it the same as the key.")
 		}
-		pu.UserPrincipalName = types.StringValue(k)
-		if cu.MailNickname.IsNull() && !exists {
-			pu.MailNickname = types.StringValue(upnLocal(k))
-		}
-		if cu.UsageLocation.IsNull() && !plan.UsageLocation.IsNull() {
-			pu.UsageLocation = plan.UsageLocation
-		}
-		if cu.AccountEnabled.IsNull() {
-			pu.AccountEnabled = plan.AccountEnabled
-		}
-		planUsers[k] = pu
+		_, exists := stateUsers[k]
 		if id, ok := stateIDs[k]; ok && exists {
 			idVals[k] = types.StringValue(id)
 		} else {
@@ -327,27 +279,20 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 				pwVals[k] = types.StringUnknown()
 			}
 		}
-		switch {
-		case !licKnown:
-			assignedVals[k] = types.SetUnknown(types.StringType)
-		case plan.Licenses.IsNull():
-			// not managed
-		default:
-			assignedVals[k] = stringSet(licenseKeys)
+		if sharedKnown && !cu.hasUnknown() {
+			attrVals[k] = types.StringValue(encodeUserAttributes(pu, licenseKeys, !plan.Licenses.IsNull()))
+		} else {
+			attrVals[k] = types.StringUnknown()
 		}
 	}
 	sort.Strings(newKeys)
-	plan.Users = usersMap(ctx, planUsers, &resp.Diagnostics)
+	plan.Users = types.MapNull(usersElemType) // write-only: never in the plan
+	plan.Attributes = types.MapValueMust(types.StringType, attrVals)
 	plan.IDs = types.MapValueMust(types.StringType, idVals)
 	if plan.GenerateInitialPasswords.ValueBool() {
 		plan.InitialPasswords = types.MapValueMust(types.StringType, pwVals)
 	} else {
 		plan.InitialPasswords = types.MapNull(types.StringType)
-	}
-	if plan.Licenses.IsNull() {
-		plan.AssignedLicenses = types.MapNull(stringSetType)
-	} else {
-		plan.AssignedLicenses = types.MapValueMust(stringSetType, assignedVals)
 	}
 	if len(newKeys) > 0 && config.PasswordWO.IsNull() && !plan.GenerateInitialPasswords.ValueBool() {
 		diag.AttributeError(&resp.Diagnostics, path.Root("password_wo"), "Password Required",
@@ -375,6 +320,46 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return // nothing new: no read at all
 	}
 	r.checkTenant(ctx, &plan, state, planUsers, stateAssigned, newKeys, licenses, licKnown, privateStrings(ctx, req.Private, privAttempted), resp)
+}
+
+// effectiveUsers is what the configured users become: the configuration, with the user name from
+// the key, the default mail nickname of new users, the resource's usage location and account
+// setting for users without their own, and, for attributes left unset, what the state holds (the
+// value Graph had at the last refresh). ModifyPlan and apply both use it, so the state an apply
+// writes is the plan.
+func effectiveUsers(configUsers, stateUsers map[string]usersElem, usage types.String, enabled types.Bool) map[string]usersElem {
+	out := make(map[string]usersElem, len(configUsers))
+	for k, cu := range configUsers {
+		pu := cu
+		pr, exists := stateUsers[k]
+		var prior *userFields
+		if exists {
+			prior = &pr.userFields
+		}
+		keepUnmanaged(&pu.userFields, cu.userFields, prior)
+		pu.UserPrincipalName = types.StringValue(k)
+		if cu.MailNickname.IsNull() && !exists {
+			pu.MailNickname = types.StringValue(upnLocal(k))
+		}
+		if cu.UsageLocation.IsNull() && !usage.IsNull() {
+			pu.UsageLocation = usage
+		}
+		if cu.AccountEnabled.IsNull() {
+			pu.AccountEnabled = enabled
+		}
+		out[k] = pu
+	}
+	return out
+}
+
+// hasUnknown reports a configured user with a value known only after apply.
+func (e usersElem) hasUnknown() bool {
+	for _, p := range e.strs() {
+		if p.IsUnknown() {
+			return true
+		}
+	}
+	return e.BusinessPhones.IsUnknown() || e.OtherMails.IsUnknown() || e.AccountEnabled.IsUnknown()
 }
 
 func plural(n int, what string) string {
@@ -557,7 +542,7 @@ func (r *usersResource) Create(ctx context.Context, req resource.CreateRequest, 
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	plan.ID = types.StringValue(hex.EncodeToString(b))
-	out, wrote := r.apply(ctx, &plan, &config, nil, resp.Private, &resp.Diagnostics)
+	out, wrote := r.apply(ctx, &plan, &config, req.Config.Raw, nil, resp.Private, &resp.Diagnostics)
 	if !wrote {
 		return // nothing exists: no state
 	}
@@ -577,7 +562,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	plan.ID = state.ID
-	out, _ := r.apply(ctx, &plan, &config, &state, resp.Private, &resp.Diagnostics)
+	out, _ := r.apply(ctx, &plan, &config, req.Config.Raw, &state, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, out)...)
 }
 
@@ -606,17 +591,20 @@ type pendingOp struct {
 // apply brings the tenant from state (nil: nothing yet) to plan through graph.Bulk and returns the
 // state to save: every success applied, every failure left as it was. wrote is false when
 // nothing was written at all.
-func (r *usersResource) apply(ctx context.Context, plan, config, state *usersResourceModel, private privateData, d *diagList) (*usersResourceModel, bool) {
+func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceModel, configRaw tftypes.Value, state *usersResourceModel, private privateData, d *diagList) (*usersResourceModel, bool) {
 	g := r.clients.Graph
-	planUsers, _ := usersElems(ctx, plan.Users, d)
+	configUsers, _, err := usersFromRaw(configRaw)
+	if err != nil {
+		diag.Bug(d, "reading the configured users", err)
+		return state, false
+	}
 	stateUsers := map[string]usersElem{}
 	ids, initial := map[string]string{}, map[string]string{}
 	assigned := map[string][]string{}
 	out := *plan
 	if state != nil {
-		stateUsers, _ = usersElems(ctx, state.Users, d)
+		stateUsers, assigned = usersFromAttributes(state.Attributes, d)
 		ids, initial = stringMap(state.IDs), stringMap(state.InitialPasswords)
-		assigned = setMapStrings(state.AssignedLicenses)
 		if ids == nil {
 			ids = map[string]string{}
 		}
@@ -627,6 +615,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config, state *usersRes
 	if d.HasError() {
 		return state, false
 	}
+	planUsers := effectiveUsers(configUsers, stateUsers, plan.UsageLocation, plan.AccountEnabled)
 	priorAssigned := map[string][]string{}
 	for k, v := range assigned {
 		priorAssigned[k] = v
@@ -886,7 +875,8 @@ func (r *usersResource) apply(ctx context.Context, plan, config, state *usersRes
 			delete(ids, k)
 		}
 	}
-	out.Users = usersMap(ctx, newUsers, d)
+	out.Users = types.MapNull(usersElemType)
+	out.Attributes = attributesValue(newUsers, assigned, !plan.Licenses.IsNull())
 	out.IDs = stringMapValue(ids)
 	if plan.GenerateInitialPasswords.ValueBool() {
 		pw := map[string]string{}
@@ -900,15 +890,6 @@ func (r *usersResource) apply(ctx context.Context, plan, config, state *usersRes
 		out.InitialPasswords = stringMapValue(pw)
 	} else {
 		out.InitialPasswords = types.MapNull(types.StringType)
-	}
-	if plan.Licenses.IsNull() {
-		out.AssignedLicenses = types.MapNull(stringSetType)
-	} else {
-		al := map[string][]string{}
-		for k := range newUsers {
-			al[k] = assigned[k]
-		}
-		out.AssignedLicenses = setMapValue(al)
 	}
 	if len(failures) > 0 {
 		for _, p := range pend {
@@ -984,7 +965,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	g := r.clients.Graph
-	users, _ := usersElems(ctx, m.Users, &resp.Diagnostics)
+	users, _ := usersFromAttributes(m.Attributes, &resp.Diagnostics)
 	ids := stringMap(m.IDs)
 	if resp.Diagnostics.HasError() || len(users) == 0 {
 		return
@@ -1044,13 +1025,11 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		}
 		assigned[k] = have
 	}
-	m.Users = usersMap(ctx, users, &resp.Diagnostics)
+	m.Users = types.MapNull(usersElemType)
+	m.Attributes = attributesValue(users, assigned, !m.Licenses.IsNull())
 	m.IDs = stringMapValue(ids)
 	if !m.InitialPasswords.IsNull() {
 		m.InitialPasswords = stringMapValue(initial)
-	}
-	if !m.Licenses.IsNull() {
-		m.AssignedLicenses = setMapValue(assigned)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
@@ -1072,7 +1051,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	users, _ := usersElems(ctx, m.Users, &resp.Diagnostics)
+	users, assigned := usersFromAttributes(m.Attributes, &resp.Diagnostics)
 	ids := stringMap(m.IDs)
 	var ops []graph.BulkOp
 	for _, k := range sortedKeys(users) {
@@ -1099,7 +1078,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if len(failures) == 0 {
 		return
 	}
-	m.Users = usersMap(ctx, remaining, &resp.Diagnostics)
+	m.Attributes = attributesValue(remaining, assigned, !m.Licenses.IsNull())
 	rids := map[string]string{}
 	for k := range remaining {
 		rids[k] = ids[k]
@@ -1112,14 +1091,6 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 			kept[k] = ip[k]
 		}
 		m.InitialPasswords = stringMapValue(kept)
-	}
-	if !m.AssignedLicenses.IsNull() {
-		al := setMapStrings(m.AssignedLicenses)
-		kept := map[string][]string{}
-		for k := range remaining {
-			kept[k] = al[k]
-		}
-		m.AssignedLicenses = setMapValue(kept)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	sort.Strings(failures)

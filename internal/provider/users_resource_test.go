@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,6 +19,33 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
+
+// userDocCheck checks one key of a user's JSON document in m365_users.attributes.
+type userDocCheck struct {
+	key  string
+	want any
+}
+
+// userDoc is a knownvalue check of a user's JSON document: key holds want (a string, bool or
+// []any of strings, as encoding/json decodes them).
+func userDoc(key string, want any) knownvalue.Check { return userDocCheck{key, want} }
+
+func (c userDocCheck) CheckValue(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("expected a JSON document, got %T", v)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return fmt.Errorf("not JSON: %v: %s", err, s)
+	}
+	if got, ok := doc[c.key]; !ok || !reflect.DeepEqual(got, c.want) {
+		return fmt.Errorf("%s = %#v, want %#v in %s", c.key, got, c.want, s)
+	}
+	return nil
+}
+
+func (c userDocCheck) String() string { return fmt.Sprintf("%s = %v", c.key, c.want) }
 
 // terraformState is the state a TestStep Check function sees.
 type terraformState = terraform.State
@@ -96,10 +125,11 @@ func TestAccUsersLifecycle(t *testing.T) {
 			Config: e.config(usersConfig(adminCSV(first, nil), "")),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("ids"), knownvalue.MapSizeExact(5)),
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("u003@corp.com").AtMapKey("department"), knownvalue.StringExact("Sales")),
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("u003@corp.com").AtMapKey("usage_location"), knownvalue.StringExact("CN")),
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("assigned_licenses").AtMapKey("u003@corp.com"),
-					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("O365_BUSINESS_PREMIUM")})),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users"), knownvalue.Null()), // write-only: never stored
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("attributes"), knownvalue.MapSizeExact(5)),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("u003@corp.com"), userDoc("department", "Sales")),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("u003@corp.com"), userDoc("usage_location", "CN")),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("u003@corp.com"), userDoc("licenses", []any{"O365_BUSINESS_PREMIUM"})),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("initial_passwords"), knownvalue.Null()),
 			},
 			Check: func(*terraformState) error {
@@ -125,7 +155,7 @@ func TestAccUsersLifecycle(t *testing.T) {
 			Config: e.config(usersConfig(adminCSV(second, map[string]string{"u004@corp.com": "Finance"}), "")),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
-				plancheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("u004@corp.com").AtMapKey("department"), knownvalue.StringExact("Finance")),
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("u004@corp.com"), userDoc("department", "Finance")),
 				plancheck.ExpectUnknownValue(addr, tfjsonpath.New("ids").AtMapKey("u006@corp.com")),
 				plancheck.ExpectKnownValue(addr, tfjsonpath.New("ids").AtMapKey("u002@corp.com"), knownvalue.NotNull()),
 			}},
@@ -405,10 +435,9 @@ func TestAccUsersDriftAndRefreshCost(t *testing.T) {
 			Config: cfg,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
-				plancheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("d007@corp.com").AtMapKey("department"), knownvalue.StringExact("Sales")),
-				plancheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("d007@corp.com").AtMapKey("usage_location"), knownvalue.StringExact("CN")),
-				plancheck.ExpectKnownValue(addr, tfjsonpath.New("assigned_licenses").AtMapKey("d008@corp.com"),
-					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("O365_BUSINESS_PREMIUM")})),
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("d007@corp.com"), userDoc("department", "Sales")),
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("d007@corp.com"), userDoc("usage_location", "CN")),
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey("d008@corp.com"), userDoc("licenses", []any{"O365_BUSINESS_PREMIUM"})),
 			}},
 			Check: func(*terraformState) error {
 				live := liveUsers(e.fake)
