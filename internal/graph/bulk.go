@@ -119,9 +119,10 @@ type bulkOp struct {
 	idx       int
 	op        BulkOp
 	steps     []*bulkStep
-	target    string // id or UPN the patch/assign/delete address
-	userID    string // known id (after create, or UpdateID)
-	recent    bool   // created by this run or recently by this client: a 404 is lag
+	target    string    // id or UPN the patch/assign/delete address
+	userID    string    // known id (after create, or UpdateID)
+	recent    bool      // created by this run or recently by this client: a 404 is lag
+	createdAt time.Time // when this run saw the create succeed
 	user      *User
 	notBefore time.Time
 	busy      bool
@@ -146,6 +147,8 @@ type batchOutcome struct {
 	steps    []sentStep
 	ops      []*bulkOp
 	launched time.Time
+	taken    int  // tokens taken from the write bucket for this batch
+	probe    bool // carries steps deferred after their create while lagDelay is unconfirmed
 	resp     msgraphcore.BatchResponse
 	err      error
 
@@ -168,6 +171,14 @@ type bulkRun struct {
 	lastDecrease time.Time
 	bucket       *tokenBucket
 	serial       bool
+	// lagDelay is 0 until a licence (or patch) sent with or after its create met read-after-write
+	// lag; from then on creates go alone and what follows a create waits lagDelay after it
+	// succeeded, so that it is not sent (and counted as a write) only to answer 404.
+	lagDelay time.Duration
+	// lagConfirmed is set when a step sent lagDelay after its create succeeded; until then (and
+	// again after such a step meets lag) one batch carrying such steps is in flight at a time
+	// (probing), so that a too short lagDelay costs one batch of 404s, not every batch in flight.
+	lagConfirmed, probing bool
 	// warm is set once a batch has come back: until then one batch at a time, because the
 	// first request also fetches the token and opens the connection, and batches queued behind
 	// it would reach the service in one burst (more than the write bucket meant to let through).
@@ -182,10 +193,14 @@ type bulkRun struct {
 // quota is given). With BulkOptions.WriteQuota every write sub-request (create, patch, licence,
 // delete; retries included) is paced by a token bucket just under the quota (see tokenBucket),
 // so the service rarely has to throttle; AIMD and Retry-After stay the safety net. The first
-// batch goes alone (it fetches the token). A create and its licence go in
-// the same batch, the licence depending on the create and addressing the user by UPN; a 404 on a
-// just-created user (read-after-write lag) is retried with backoff. Nothing sleeps a fixed time;
-// ctx bounds everything: ops not finished when it ends report its error.
+// batch goes alone (it fetches the token). Sub-requests the service did not carry out (answered
+// 429, 503 or 424, or in a $batch POST refused as a whole) give their write tokens back. A create
+// and its licence go in the same batch, the licence depending on the create and addressing the
+// user by UPN; a 404 on a just-created user (read-after-write lag) is retried with backoff, and
+// once the run has seen one, creates go alone and each licence follows its create after the lag
+// observed so far (from 250 ms, doubling, at most 5 s), so that lag costs a few wasted writes
+// instead of one or more per user. Nothing sleeps a fixed time; ctx bounds everything: ops not
+// finished when it ends report its error.
 //
 // Dependencies inside a batch: Graph may accept only fully parallel or fully sequential batches
 // (a Microsoft Q&A answer and the SDKs' "request dependencies are limited" note; whether it still
@@ -385,19 +400,16 @@ func (r *bulkRun) dispatch(ctx context.Context, results chan<- *batchOutcome) ti
 		if r.bucket != nil {
 			// Wait until the bucket holds as many writes as a full batch of the ready ops
 			// would take, then send that batch.
-			_, want := fitOps(ready, min(maxBatchSize, r.bucket.size()))
+			_, want := r.fitOps(ready, min(maxBatchSize, r.bucket.size()))
 			if avail := r.bucket.available(now); avail < want {
 				return now.Add(r.bucket.waitFor(want, now))
 			} else {
 				capacity = min(avail, maxBatchSize)
 			}
 		}
-		chosen, n := fitOps(ready, capacity)
+		chosen, n := r.fitOps(ready, capacity)
 		if len(chosen) == 0 {
 			return now.Add(10 * time.Millisecond)
-		}
-		if r.bucket != nil {
-			r.bucket.take(n, now)
 		}
 		out, err := r.build(chosen)
 		if err != nil {
@@ -408,6 +420,10 @@ func (r *bulkRun) dispatch(ctx context.Context, results chan<- *batchOutcome) ti
 			}
 			continue
 		}
+		if r.bucket != nil {
+			r.bucket.take(n, now)
+			out.taken = n
+		}
 		r.flying++
 		r.stats.MaxConcurrency = max(r.stats.MaxConcurrency, r.flying)
 		r.stats.Requests++
@@ -416,16 +432,41 @@ func (r *bulkRun) dispatch(ctx context.Context, results chan<- *batchOutcome) ti
 	return time.Time{}
 }
 
-// fitOps picks ops, in order, whose steps fit in capacity sub-requests.
-func fitOps(ready []*bulkOp, capacity int) ([]*bulkOp, int) {
+// sendable lists the steps of bo its next batch carries: all of them, except that once the run
+// has seen read-after-write lag a create goes alone and the steps after it follow later.
+func (r *bulkRun) sendable(bo *bulkOp) []*bulkStep {
+	if r.lagDelay > 0 && len(bo.steps) > 1 && bo.steps[0].kind == stepCreate {
+		return bo.steps[:1]
+	}
+	return bo.steps
+}
+
+// deferred reports an op whose create succeeded in this run and whose next steps are still to do.
+func (bo *bulkOp) deferred() bool {
+	return !bo.createdAt.IsZero() && len(bo.steps) > 0 && bo.steps[0].kind != stepCreate
+}
+
+// notBefore is when bo may go next: its own notBefore, and for the steps after a create no
+// earlier than lagDelay after the create, with the lag as known now (it may have grown since the
+// op was scheduled).
+func (r *bulkRun) notBefore(bo *bulkOp) time.Time {
+	if r.lagDelay > 0 && !bo.createdAt.IsZero() {
+		return maxTime(bo.notBefore, bo.createdAt.Add(r.lagDelay))
+	}
+	return bo.notBefore
+}
+
+// fitOps picks ops, in order, whose sendable steps fit in capacity sub-requests.
+func (r *bulkRun) fitOps(ready []*bulkOp, capacity int) ([]*bulkOp, int) {
 	var chosen []*bulkOp
 	n := 0
 	for _, bo := range ready {
-		if n+len(bo.steps) > capacity {
+		k := len(r.sendable(bo))
+		if n+k > capacity {
 			continue
 		}
 		chosen = append(chosen, bo)
-		n += len(bo.steps)
+		n += k
 		if n == capacity {
 			break
 		}
@@ -443,14 +484,17 @@ func (r *bulkRun) readyOps(now time.Time) ([]*bulkOp, time.Time) {
 		if bo.done || bo.busy {
 			continue
 		}
-		if bo.notBefore.After(now) {
-			if next.IsZero() || bo.notBefore.Before(next) {
-				next = bo.notBefore
+		if r.probing && !r.lagConfirmed && bo.deferred() {
+			continue // the probe's answer wakes the loop
+		}
+		if nb := r.notBefore(bo); nb.After(now) {
+			if next.IsZero() || nb.Before(next) {
+				next = nb
 			}
 			continue
 		}
 		ready = append(ready, bo)
-		steps += len(bo.steps)
+		steps += len(r.sendable(bo))
 		if steps >= maxBatchSize*2 {
 			break
 		}
@@ -467,19 +511,25 @@ func (r *bulkRun) build(chosen []*bulkOp) (*batchOutcome, error) {
 		step *bulkStep
 	}
 	var order []pending
-	if r.serial {
+	// Dependencies are only needed when an op sends two steps; a batch of single steps is fully
+	// parallel, which Graph accepts in any case, and one failure does not fail the rest.
+	chain := false
+	for _, bo := range chosen {
+		chain = chain || (r.serial && len(r.sendable(bo)) > 1)
+	}
+	if chain {
 		// One chain: every first step, then every second step.
 		for _, bo := range chosen {
-			order = append(order, pending{bo: bo, step: bo.steps[0]})
+			order = append(order, pending{bo: bo, step: r.sendable(bo)[0]})
 		}
 		for _, bo := range chosen {
-			if len(bo.steps) > 1 {
-				order = append(order, pending{bo: bo, step: bo.steps[1]})
+			if steps := r.sendable(bo); len(steps) > 1 {
+				order = append(order, pending{bo: bo, step: steps[1]})
 			}
 		}
 	} else {
 		for _, bo := range chosen {
-			for _, st := range bo.steps {
+			for _, st := range r.sendable(bo) {
 				order = append(order, pending{bo: bo, step: st})
 			}
 		}
@@ -498,9 +548,9 @@ func (r *bulkRun) build(chosen []*bulkOp) (*batchOutcome, error) {
 		// One dependency per request (SetDependsOn, not DependsOnItem, which lists the whole
 		// chain).
 		switch {
-		case r.serial && prev != nil:
+		case chain && prev != nil:
 			item.SetDependsOn([]string{*prev.GetId()})
-		case !r.serial && firstItem[p.bo] != nil:
+		case !chain && firstItem[p.bo] != nil:
 			item.SetDependsOn([]string{*firstItem[p.bo].GetId()})
 		}
 		if firstItem[p.bo] == nil {
@@ -519,6 +569,9 @@ func (r *bulkRun) build(chosen []*bulkOp) (*batchOutcome, error) {
 	for _, bo := range chosen {
 		bo.busy = true
 		bo.attempts++
+		if r.lagDelay > 0 && !r.lagConfirmed && bo.deferred() {
+			out.probe, r.probing = true, true
+		}
 	}
 	return out, nil
 }
@@ -582,6 +635,9 @@ const (
 func (r *bulkRun) handle(out *batchOutcome) {
 	now := time.Now()
 	r.warm = true
+	if out.probe {
+		r.probing = false
+	}
 	for _, bo := range out.ops {
 		bo.busy = false
 	}
@@ -610,6 +666,9 @@ func (r *bulkRun) handle(out *batchOutcome) {
 			return // the ops stay pending; the loop ends them
 		}
 		status, wait, code, msg := outerStatus(out.err)
+		if (status >= 400 && status < 500) || status == http.StatusServiceUnavailable {
+			r.refund(out.taken) // the service refused the batch as a whole: none of it ran
+		}
 		if status == http.StatusBadRequest && !r.serial && dependencyPatternRejected(msg) {
 			r.serial = true
 			r.c.memory().setSerialBatches()
@@ -656,6 +715,9 @@ func (r *bulkRun) handle(out *batchOutcome) {
 			}
 			a.outcome = classify(st.op, st.step, a.status)
 			answers[st.step] = a
+			if notCarriedOut(a.status) {
+				r.refund(1)
+			}
 		}
 	}
 
@@ -697,6 +759,9 @@ func (r *bulkRun) handle(out *batchOutcome) {
 			a := answers[st.step]
 			switch a.outcome {
 			case resOK:
+				if st.step.kind != stepCreate && r.lagDelay > 0 && !bo.createdAt.IsZero() && bo.createdAt.Before(out.launched) {
+					r.lagConfirmed = true // sent after waiting lagDelay, and it worked
+				}
 				if err := r.succeeded(bo, st.step, a.body); err != nil {
 					fatal = err
 				}
@@ -706,7 +771,11 @@ func (r *bulkRun) handle(out *batchOutcome) {
 					fatal = errorFromBody(bo.describe(st.step.kind), a.status, a.body, 0)
 					break
 				}
+				r.learnLag(bo, out.launched)
 				lagWait = max(lagWait, backoffFor(firstBackoff, bo.n404))
+				if !bo.createdAt.IsZero() {
+					lagWait = max(lagWait, bo.createdAt.Add(r.lagDelay).Sub(now))
+				}
 				retry = true
 			case resThrottle:
 				if bo.n429 > maxThrottleRetries {
@@ -741,6 +810,9 @@ func (r *bulkRun) handle(out *batchOutcome) {
 				}
 			}
 			bo.notBefore = now.Add(wait)
+		case !bo.createdAt.IsZero() && r.lagDelay > 0:
+			// The create went alone: what follows it waits for the lag seen so far.
+			bo.notBefore = bo.createdAt.Add(r.lagDelay)
 		}
 	}
 
@@ -801,7 +873,7 @@ func (r *bulkRun) succeeded(bo *bulkOp, st *bulkStep, body []byte) error {
 		if err != nil {
 			return err
 		}
-		bo.user, bo.userID, bo.recent = u, u.ID, true
+		bo.user, bo.userID, bo.recent, bo.createdAt = u, u.ID, true, time.Now()
 	case stepDelete:
 		r.c.forgetCreated(bo.target)
 	case stepAssign:
@@ -810,6 +882,34 @@ func (r *bulkRun) succeeded(bo *bulkOp, st *bulkStep, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// notCarriedOut reports a sub-request answer that means the service did not carry the write out:
+// 424 (a request it depends on failed, so it never ran), 429 and 503 (refused before any work).
+// Whether Entra counts refused writes against its write quota is UNCONFIRMED (the fake does
+// not); if it does, it answers 429 WriteLimitExceeded with Retry-After, which Bulk honours, so
+// giving the token back costs at worst one throttled round.
+func notCarriedOut(status int) bool {
+	return status == http.StatusFailedDependency || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}
+
+// refund gives n write tokens back to the bucket, if there is one.
+func (r *bulkRun) refund(n int) {
+	if r.bucket != nil && n > 0 {
+		r.bucket.give(n, time.Now())
+	}
+}
+
+// learnLag records that a step sent after (or with) the create of bo met read-after-write lag:
+// lagDelay becomes at least twice the age the user had when the batch left (250 ms when the
+// create was in the same batch), at most maxBackoff.
+func (r *bulkRun) learnLag(bo *bulkOp, launched time.Time) {
+	if bo.op.Create == nil || bo.createdAt.IsZero() {
+		return
+	}
+	age := max(launched.Sub(bo.createdAt), 0)
+	r.lagDelay = min(max(r.lagDelay, 2*age, firstBackoff), maxBackoff)
+	r.lagConfirmed = false
 }
 
 // applyLicences is have + add - remove (by SKU id, case-insensitive).
@@ -943,6 +1043,14 @@ func (b *tokenBucket) waitFor(n int, now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration(missing / b.rate * float64(time.Second))
+}
+
+// give returns n tokens taken for writes the service did not carry out (never above capacity).
+func (b *tokenBucket) give(n int, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(now)
+	b.tokens = math.Min(b.capacity, b.tokens+float64(n))
 }
 
 // take uses n tokens.

@@ -443,3 +443,134 @@ func TestObserveRetriesSeesTheBatchPostThrottled(t *testing.T) {
 		t.Fatalf("status %d, observed %v", resp.StatusCode, seen)
 	}
 }
+
+// TestBulkDefersLicencesOnceLagIsSeen: under read-after-write lag a licence sent in the batch of
+// its create always answers 404 and still costs a write against the tenant's quota. Once a run has
+// seen that, later creates go alone and their licences follow after the observed lag, so the
+// wasted licence writes stay a handful instead of one or two per user.
+func TestBulkDefersLicencesOnceLagIsSeen(t *testing.T) {
+	c, f := newTestClient(t, nil, fakecloud.Knobs{ReadAfterWriteLag: 300 * time.Millisecond})
+	ops := createOps("l", 300)
+	res, stats := c.Bulk(testCtx(t, 60*time.Second), ops, BulkOptions{Concurrency: 4})
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Key, r.Err)
+		}
+		if r.User == nil || len(r.User.AssignedLicenses) != 1 {
+			t.Fatalf("%s: %+v", r.Key, r.User)
+		}
+	}
+	checkConverged(t, f, ops)
+	lag, writes := 0, 0
+	for _, r := range f.Requests() {
+		if r.BatchID == "" {
+			continue
+		}
+		if r.Write {
+			writes++
+		}
+		if r.Status == http.StatusNotFound {
+			lag++
+		}
+	}
+	t.Logf("300 users under 300 ms lag: %d writes, %d of them 404 (lag); %d $batch POSTs, %d sub-requests", writes, lag, stats.Requests, stats.SubRequests)
+	if lag == 0 {
+		t.Fatal("the lag did not fire")
+	}
+	if lag > len(ops)/10 {
+		t.Fatalf("%d licence writes answered 404 (lag) for %d users: want at most %d", lag, len(ops), len(ops)/10)
+	}
+}
+
+// TestBulkRefundsWritesTheServiceRefused: sub-requests answered 429, 503 or 424 were not carried
+// out, so the write bucket gets their tokens back; a write that ran (201, 404, 400, 500) keeps
+// its token. A $batch POST refused as a whole (429, 503) returns every token.
+func TestBulkRefundsWritesTheServiceRefused(t *testing.T) {
+	c, _ := newTestClient(t, nil, fakecloud.Knobs{})
+	statuses := []int{201, 429, 503, 424, 404, 400, 500, 429}
+	mk := func() (*bulkRun, []*bulkOp) {
+		r := &bulkRun{c: c, limit: 4, bucket: newTokenBucket(3000, 150*time.Second)}
+		var ops []*bulkOp
+		for i := range statuses {
+			u := newTestUser(fmt.Sprintf("r%d@example.com", i))
+			ops = append(ops, &bulkOp{idx: i, op: BulkOp{Key: u.UserPrincipalName, Create: &u}, target: u.UserPrincipalName,
+				steps: []*bulkStep{{kind: stepCreate, body: createBody(u)}}})
+		}
+		r.ops = ops
+		return r, ops
+	}
+	tokens := func(r *bulkRun) float64 {
+		r.bucket.mu.Lock()
+		defer r.bucket.mu.Unlock()
+		return r.bucket.tokens
+	}
+
+	r, ops := mk()
+	now := time.Now()
+	out, err := r.build(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.bucket.take(len(out.steps), now) // as dispatch does
+	out.taken = len(out.steps)
+	r.bucket.last = now.Add(time.Hour) // no refill during the test: only refunds move the count
+	before := tokens(r)
+	resp := msgraphcore.NewBatchResponse()
+	var items []msgraphcore.BatchItem
+	for i, st := range out.steps {
+		item := msgraphcore.NewBatchItem()
+		id, status := st.id, int32(statuses[i])
+		item.SetId(&id)
+		item.SetStatus(&status)
+		if status == 429 || status == 503 {
+			item.SetHeaders(map[string]string{"Retry-After": "0"})
+		}
+		if status == 201 {
+			item.SetBody(msgraphcore.RequestBody{"id": fmt.Sprintf("11111111-1111-1111-1111-11111111111%d", i)})
+		} else {
+			item.SetBody(msgraphcore.RequestBody{"error": map[string]any{"code": "X", "message": "x"}})
+		}
+		items = append(items, item)
+	}
+	resp.AddResponses(items)
+	out.resp = resp
+	r.handle(out)
+	if got, want := tokens(r)-before, 4.0; got != want { // 429, 503, 424, 429
+		t.Fatalf("refunded %.0f tokens, want %.0f", got, want)
+	}
+
+	// The $batch POST itself answered 429 (after the transport's retries): nothing ran.
+	r, ops = mk()
+	out, err = r.build(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.bucket.take(len(out.steps), now) // as dispatch does
+	out.taken = len(out.steps)
+	r.bucket.last = now.Add(time.Hour)
+	before = tokens(r)
+	oe := odataerrors.NewODataError()
+	oe.ResponseStatusCode = 429
+	oe.ResponseHeaders = abstractions.NewResponseHeaders()
+	oe.ResponseHeaders.Add("Retry-After", "0")
+	out.err = oe
+	r.handle(out)
+	if got, want := tokens(r)-before, float64(len(statuses)); got != want {
+		t.Fatalf("outer 429: refunded %.0f tokens, want %.0f", got, want)
+	}
+	// ... but a POST that got no answer may have run: no refund.
+	r, ops = mk()
+	out, err = r.build(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.bucket.take(len(out.steps), now) // as dispatch does
+	out.taken = len(out.steps)
+	r.bucket.last = now.Add(time.Hour)
+	before = tokens(r)
+	out.err = errors.New("connection reset by peer")
+	r.handle(out)
+	if got := tokens(r) - before; got != 0 {
+		t.Fatalf("no answer: refunded %.0f tokens, want none", got)
+	}
+}
