@@ -152,6 +152,36 @@ resource "m365_user" "u" {
 		// ---- invalid attributes ----
 		{"m365_user lower-case usage location", user("a@corp.com", `usage_location = "cn"`), `Invalid Usage Location.*Write it in upper case: "CN"`},
 		{"m365_user non-ASCII user name", user("张三@corp.com", ""), `Invalid User Principal Name.*non-ASCII`},
+		{"m365_users unknown attribute", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", dept = "Sales" } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Invalid User Attribute.*users\["a@corp.com"\].dept is not an attribute of a user; the attributes are.*department`},
+		{"m365_users attribute of the wrong type", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", business_phones = "010-1234" } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `users\["a@corp.com"\].business_phones must be a list of strings`},
+		{"m365_users no display name", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { department = "Sales" } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Missing Display Name.*users\["a@corp.com"\]`},
+		{"m365_users lower-case usage location", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", usage_location = "cn" } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Invalid Usage Location.*Write it in upper case: "CN"`},
+		{"m365_users not a map", `
+resource "m365_users" "s" {
+  users       = ["a@corp.com"]
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `users must be a map of users keyed by user principal name`},
 		{"m365_users no password", `
 resource "m365_users" "s" {
   users = { "a@corp.com" = { display_name = "A" } }

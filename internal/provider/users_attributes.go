@@ -1,15 +1,23 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/diag"
 )
 
 // m365_users keeps one JSON document per user in its state (`attributes`) instead of one
@@ -141,33 +149,58 @@ func attributesValue(users map[string]usersElem, assigned map[string][]string, w
 // pathAttributes is the path of one user's document in attributes.
 func pathAttributes(upn string) path.Path { return path.Root("attributes").AtMapKey(upn) }
 
-// writeOnlyAttributes turns the element attributes of m365_user into the write-only, optional
-// attributes of m365_users.users (a write-only nested attribute must have only write-only,
-// non-computed children). Required stays required; descriptions and validators are kept.
-func writeOnlyAttributes(in map[string]schema.Attribute) map[string]schema.Attribute {
-	out := make(map[string]schema.Attribute, len(in))
-	for name, a := range in {
-		switch v := a.(type) {
-		case schema.StringAttribute:
-			out[name] = schema.StringAttribute{Required: v.Required, Optional: !v.Required, WriteOnly: true, MarkdownDescription: v.MarkdownDescription, Validators: v.Validators}
-		case schema.BoolAttribute:
-			out[name] = schema.BoolAttribute{Optional: true, WriteOnly: true, MarkdownDescription: v.MarkdownDescription, Validators: v.Validators}
-		case schema.ListAttribute:
-			out[name] = schema.ListAttribute{Optional: true, WriteOnly: true, ElementType: v.ElementType, MarkdownDescription: v.MarkdownDescription, Validators: v.Validators}
-		default:
-			panic(fmt.Sprintf("writeOnlyAttributes: %s is a %T", name, a))
-		}
-	}
-	return out
+// usersElemSchemas are the attributes of one user of m365_users.users, with their validators. The
+// attribute itself is dynamic (see usersFromRaw), so these are applied by validateUsersValue and
+// listed in the documentation by usersElemDoc.
+func usersElemSchemas() map[string]schema.Attribute {
+	elem := userAttributeSchemas()
+	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
+		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{upnValidator{}}}
+	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
+		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
+	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
+		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}
+	return elem
 }
 
-// usersFromRaw reads the configured users straight from the raw configuration: for thousands of
-// users the framework's reflection (types.Map.ElementsAs) costs about ten times more. ok is false
-// when the users are known only after apply.
-func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, err error) {
+// usersElemDoc lists the attributes of one user for the documentation.
+func usersElemDoc() string {
+	elem := usersElemSchemas()
+	var b strings.Builder
+	for _, name := range sortedKeys(elem) {
+		a := elem[name]
+		kind := "string"
+		switch a.(type) {
+		case schema.BoolAttribute:
+			kind = "bool"
+		case schema.ListAttribute:
+			kind = "list of strings"
+		}
+		req := ""
+		if a.IsRequired() {
+			req = ", required"
+		}
+		fmt.Fprintf(&b, "\n  - `%s` (%s%s) — %s", name, kind, req, a.GetMarkdownDescription())
+	}
+	return b.String()
+}
+
+// userProblem is a value of users that does not fit a user's attributes.
+type userProblem struct {
+	key, attr, msg string
+}
+
+// usersFromRaw reads the configured users straight from the raw configuration. users is dynamic:
+// Terraform then passes the value as written (a map of objects from m365_users_csv, an object of
+// objects from a literal) without checking it against a nested schema — which, for thousands of
+// users, made every plan walk tens of thousands of values several times in the framework and in
+// Terraform. The shape is checked here instead, with Terraform's conversions: numbers and bools
+// become strings, a tuple or set of strings a list. ok is false when the users are known only
+// after apply.
+func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, problems []userProblem) {
 	var obj map[string]tftypes.Value
 	if err := raw.As(&obj); err != nil {
-		return nil, false, err
+		return nil, false, []userProblem{{msg: err.Error()}}
 	}
 	u, found := obj["users"]
 	if !found || !u.IsKnown() {
@@ -177,84 +210,218 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, err e
 	if u.IsNull() {
 		return users, true, nil
 	}
-	var elems map[string]tftypes.Value
-	if err := u.As(&elems); err != nil {
-		return nil, false, err
+	elems, isCollection := rawElements(u)
+	if !isCollection {
+		return nil, false, []userProblem{{msg: "users must be a map of users keyed by user principal name, such as data.m365_users_csv.staff.users; got " + typeName(u)}}
 	}
+	known := usersElemSchemas()
+	ok = true
 	for k, ev := range elems {
 		if !ev.IsKnown() {
-			return nil, false, nil
+			ok = false
+			continue
 		}
 		e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull()}
 		if ev.IsNull() {
-			users[k] = e
+			problems = append(problems, userProblem{key: k, msg: "the user is null; give it at least display_name"})
 			continue
 		}
-		var attrs map[string]tftypes.Value
-		if err := ev.As(&attrs); err != nil {
-			return nil, false, err
+		attrs, isObj := rawElements(ev)
+		if !isObj {
+			problems = append(problems, userProblem{key: k, msg: "a user must be an object of attributes such as { display_name = \"...\" }; got " + typeName(ev)})
+			continue
 		}
-		for i, p := range e.strs() {
-			if *p, err = rawString(attrs[userStringAttrs[i].name]); err != nil {
-				return nil, false, err
+		strs := e.strs()
+		for name, v := range attrs {
+			if name == "line" { // m365_users_csv's row number
+				continue
 			}
-		}
-		if e.BusinessPhones, err = rawStringList(attrs["business_phones"]); err != nil {
-			return nil, false, err
-		}
-		if e.OtherMails, err = rawStringList(attrs["other_mails"]); err != nil {
-			return nil, false, err
-		}
-		if v := attrs["account_enabled"]; v.Type() != nil {
-			switch {
-			case !v.IsKnown():
-				e.AccountEnabled = types.BoolUnknown()
-			case !v.IsNull():
-				var b bool
-				if err := v.As(&b); err != nil {
-					return nil, false, err
+			if _, ok := known[name]; !ok {
+				problems = append(problems, userProblem{key: k, attr: name, msg: "is not an attribute of a user; the attributes are " + strings.Join(sortedKeys(known), ", ")})
+				continue
+			}
+			var err string
+			switch name {
+			case "account_enabled":
+				e.AccountEnabled, err = rawBool(v)
+			case "business_phones":
+				e.BusinessPhones, err = rawStringList(v)
+			case "other_mails":
+				e.OtherMails, err = rawStringList(v)
+			default:
+				for i, a := range userStringAttrs {
+					if a.name == name {
+						*strs[i], err = rawString(v)
+					}
 				}
-				e.AccountEnabled = types.BoolValue(b)
+			}
+			if err != "" {
+				problems = append(problems, userProblem{key: k, attr: name, msg: err})
 			}
 		}
 		users[k] = e
 	}
-	return users, true, nil
-}
-
-func rawString(v tftypes.Value) (types.String, error) {
-	switch {
-	case v.Type() == nil || v.IsNull():
-		return types.StringNull(), nil
-	case !v.IsKnown():
-		return types.StringUnknown(), nil
+	if !ok {
+		return nil, false, problems
 	}
-	var s string
-	err := v.As(&s)
-	return types.StringValue(s), err
+	return users, true, problems
 }
 
-func rawStringList(v tftypes.Value) (types.List, error) {
+// rawElements are the elements of a map or the attributes of an object.
+func rawElements(v tftypes.Value) (map[string]tftypes.Value, bool) {
+	if !v.Type().Is(tftypes.Map{}) && !v.Type().Is(tftypes.Object{}) {
+		return nil, false
+	}
+	var m map[string]tftypes.Value
+	if err := v.As(&m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// typeName names a value's type for a message.
+func typeName(v tftypes.Value) string {
+	switch {
+	case v.Type().Is(tftypes.String):
+		return "a string"
+	case v.Type().Is(tftypes.Number):
+		return "a number"
+	case v.Type().Is(tftypes.Bool):
+		return "a bool"
+	case v.Type().Is(tftypes.List{}), v.Type().Is(tftypes.Tuple{}), v.Type().Is(tftypes.Set{}):
+		return "a list"
+	}
+	return v.Type().String()
+}
+
+// rawString converts like Terraform converts to string: numbers and bools become their text.
+func rawString(v tftypes.Value) (types.String, string) {
 	switch {
 	case v.Type() == nil || v.IsNull():
-		return types.ListNull(types.StringType), nil
+		return types.StringNull(), ""
 	case !v.IsKnown():
-		return types.ListUnknown(types.StringType), nil
+		return types.StringUnknown(), ""
+	case v.Type().Is(tftypes.String):
+		var s string
+		_ = v.As(&s)
+		return types.StringValue(s), ""
+	case v.Type().Is(tftypes.Number):
+		var f big.Float
+		_ = v.As(&f)
+		return types.StringValue(f.Text('f', -1)), ""
+	case v.Type().Is(tftypes.Bool):
+		var b bool
+		_ = v.As(&b)
+		return types.StringValue(strconv.FormatBool(b)), ""
+	}
+	return types.StringNull(), "must be a string, got " + typeName(v)
+}
+
+// rawBool accepts a bool, or the strings "true" and "false".
+func rawBool(v tftypes.Value) (types.Bool, string) {
+	switch {
+	case v.Type() == nil || v.IsNull():
+		return types.BoolNull(), ""
+	case !v.IsKnown():
+		return types.BoolUnknown(), ""
+	case v.Type().Is(tftypes.Bool):
+		var b bool
+		_ = v.As(&b)
+		return types.BoolValue(b), ""
+	case v.Type().Is(tftypes.String):
+		var s string
+		_ = v.As(&s)
+		if b, err := strconv.ParseBool(s); err == nil && (s == "true" || s == "false") {
+			return types.BoolValue(b), ""
+		}
+	}
+	return types.BoolNull(), "must be true or false, got " + typeName(v)
+}
+
+// rawStringList accepts a list, tuple or set of strings (numbers and bools converted).
+func rawStringList(v tftypes.Value) (types.List, string) {
+	switch {
+	case v.Type() == nil || v.IsNull():
+		return types.ListNull(types.StringType), ""
+	case !v.IsKnown():
+		return types.ListUnknown(types.StringType), ""
+	case v.Type().Is(tftypes.List{}), v.Type().Is(tftypes.Tuple{}), v.Type().Is(tftypes.Set{}):
+	default:
+		return types.ListNull(types.StringType), "must be a list of strings, such as [\"+86 10 1234 5678\"], got " + typeName(v)
 	}
 	var elems []tftypes.Value
-	if err := v.As(&elems); err != nil {
-		return types.ListNull(types.StringType), err
-	}
+	_ = v.As(&elems)
 	out := make([]string, 0, len(elems))
 	for _, el := range elems {
 		if !el.IsKnown() {
-			return types.ListUnknown(types.StringType), nil
+			return types.ListUnknown(types.StringType), ""
 		}
-		s, err := rawString(el)
-		if err != nil {
-			return types.ListNull(types.StringType), err
+		s, msg := rawString(el)
+		if msg != "" || s.IsNull() {
+			return types.ListNull(types.StringType), "must be a list of strings (no nulls), got an element that is " + typeName(el)
 		}
 		out = append(out, s.ValueString())
 	}
-	return stringList(out), nil
+	return stringList(out), ""
+}
+
+// userPath is the path of a user, or of one of its attributes, in users.
+func userPath(key, attr string) path.Path {
+	p := path.Root("users")
+	if key != "" {
+		p = p.AtMapKey(key)
+	}
+	if attr != "" {
+		p = p.AtName(attr)
+	}
+	return p
+}
+
+// reportUserProblems turns problems into one diagnostic each.
+func reportUserProblems(problems []userProblem, d *diagList) {
+	sort.Slice(problems, func(i, j int) bool {
+		if problems[i].key != problems[j].key {
+			return problems[i].key < problems[j].key
+		}
+		return problems[i].attr < problems[j].attr
+	})
+	for _, p := range problems {
+		what := "users"
+		if p.key != "" {
+			what = fmt.Sprintf("users[%q]", p.key)
+		}
+		if p.attr != "" {
+			what += "." + p.attr
+		}
+		diag.AttributeError(d, userPath(p.key, p.attr), "Invalid User Attribute", "checking "+what, what+" "+p.msg,
+			"Give each user an object of the attributes listed in the m365_users documentation, as data.m365_users_csv.x.users does.")
+	}
+}
+
+// validateUsersValue checks users at validation time: its shape (usersFromRaw), a display_name
+// for every user, and each attribute's validators (user name, usage location, lengths).
+func validateUsersValue(ctx context.Context, config tfsdk.Config, d *diagList) {
+	users, _, problems := usersFromRaw(config.Raw)
+	reportUserProblems(problems, d)
+	elem := usersElemSchemas()
+	for _, k := range sortedKeys(users) {
+		e := users[k]
+		if e.DisplayName.IsNull() {
+			diag.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
+				"Microsoft Graph needs a display name for every user", "Give the user a display_name (m365_users_csv builds it from first and last name).")
+		}
+		for i, p := range e.strs() {
+			name := userStringAttrs[i].name
+			sa, ok := elem[name].(schema.StringAttribute)
+			if !ok || !isSet(*p) {
+				continue
+			}
+			for _, v := range sa.Validators {
+				vr := validator.StringResponse{}
+				v.ValidateString(ctx, validator.StringRequest{Path: userPath(k, name), PathExpression: userPath(k, name).Expression(),
+					Config: config, ConfigValue: *p}, &vr)
+				d.Append(vr.Diagnostics...)
+			}
+		}
+	}
 }

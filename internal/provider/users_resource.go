@@ -43,7 +43,7 @@ type usersResource struct{ clients *Clients }
 
 type usersResourceModel struct {
 	ID                       types.String   `tfsdk:"id"`
-	Users                    types.Map      `tfsdk:"users"`
+	Users                    types.Dynamic  `tfsdk:"users"`
 	UsageLocation            types.String   `tfsdk:"usage_location"`
 	AccountEnabled           types.Bool     `tfsdk:"account_enabled"`
 	Licenses                 types.Set      `tfsdk:"licenses"`
@@ -68,14 +68,7 @@ type usersElem struct {
 	AccountEnabled types.Bool `tfsdk:"account_enabled"`
 }
 
-func usersElemAttrTypes() map[string]attr.Type {
-	m := userFieldAttrTypes()
-	m["account_enabled"] = types.BoolType
-	return m
-}
-
 var (
-	usersElemType   = types.ObjectType{AttrTypes: usersElemAttrTypes()}
 	entraWriteQuota = int64(3000)
 )
 
@@ -86,14 +79,6 @@ func (r *usersResource) Metadata(_ context.Context, req resource.MetadataRequest
 }
 
 func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	elem := userAttributeSchemas()
-	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
-		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{upnValidator{}}}
-	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
-		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
-	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
-		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}
-	elem = writeOnlyAttributes(elem)
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Many Microsoft 365 users in one resource — typically `users = data.m365_users_csv.staff.users` — with shared licences, usage location and password settings. " +
 			"Creates, updates and deletes go through Microsoft Graph `$batch` (20 per request) at a concurrency that adapts to throttling, paced under the tenant's write quota; " +
@@ -102,12 +87,13 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "A random identifier of this set of users.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"users": schema.MapNestedAttribute{
+			"users": schema.DynamicAttribute{
 				Required: true, WriteOnly: true,
-				MarkdownDescription: "The users, keyed by user principal name, shaped like `m365_users_csv.users` (its `line` is ignored). " +
+				MarkdownDescription: "The users, keyed by user principal name: typically `data.m365_users_csv.x.users` (its `line` is ignored), or a map or object literal. " +
 					"An attribute left unset is left alone; `\"\"` clears it. Removing a key deletes the user (Graph keeps deleted users 30 days in the recycle bin). " +
-					"Write-only (Terraform 1.11+): read at every plan and apply, never stored — the state keeps `attributes`, one JSON document per user, and the plan shows each change there.",
-				NestedObject: schema.NestedAttributeObject{Attributes: elem},
+					"Write-only (Terraform 1.11+): read at every plan and apply, never stored — the state keeps `attributes`, one JSON document per user, and the plan shows each change there. " +
+					"Its type is checked by the provider, not by Terraform (so that thousands of users plan in seconds): each user is an object of these attributes, any of them left out:" +
+					usersElemDoc(),
 			},
 			"usage_location": schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
 				MarkdownDescription: "Usage location of every user that has none of its own, e.g. `CN`. Licences need one."},
@@ -165,6 +151,7 @@ func (r *usersResource) ValidateConfig(ctx context.Context, req resource.Validat
 		return
 	}
 	validatePasswordSettings(m.PasswordWO, m.PasswordWOVersion, m.GenerateInitialPasswords, "generate_initial_passwords", &resp.Diagnostics)
+	validateUsersValue(ctx, req.Config, &resp.Diagnostics)
 }
 
 // durationValidator checks a Go duration string.
@@ -218,9 +205,9 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	} else {
 		markReplacing(ctx, resp.Private)
 	}
-	configUsers, ok, err := usersFromRaw(req.Config.Raw)
-	if err != nil {
-		diag.Bug(&resp.Diagnostics, "reading the configured users", err)
+	configUsers, ok, problems := usersFromRaw(req.Config.Raw)
+	if len(problems) > 0 {
+		reportUserProblems(problems, &resp.Diagnostics) // also reported by ValidateConfig
 		return
 	}
 	if !ok {
@@ -286,7 +273,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 	}
 	sort.Strings(newKeys)
-	plan.Users = types.MapNull(usersElemType) // write-only: never in the plan
+	plan.Users = types.DynamicNull() // write-only: never in the plan
 	plan.Attributes = types.MapValueMust(types.StringType, attrVals)
 	plan.IDs = types.MapValueMust(types.StringType, idVals)
 	if plan.GenerateInitialPasswords.ValueBool() {
@@ -593,9 +580,9 @@ type pendingOp struct {
 // nothing was written at all.
 func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceModel, configRaw tftypes.Value, state *usersResourceModel, private privateData, d *diagList) (*usersResourceModel, bool) {
 	g := r.clients.Graph
-	configUsers, _, err := usersFromRaw(configRaw)
-	if err != nil {
-		diag.Bug(d, "reading the configured users", err)
+	configUsers, _, problems := usersFromRaw(configRaw)
+	if len(problems) > 0 {
+		reportUserProblems(problems, d)
 		return state, false
 	}
 	stateUsers := map[string]usersElem{}
@@ -875,7 +862,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 			delete(ids, k)
 		}
 	}
-	out.Users = types.MapNull(usersElemType)
+	out.Users = types.DynamicNull()
 	out.Attributes = attributesValue(newUsers, assigned, !plan.Licenses.IsNull())
 	out.IDs = stringMapValue(ids)
 	if plan.GenerateInitialPasswords.ValueBool() {
@@ -1025,7 +1012,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		}
 		assigned[k] = have
 	}
-	m.Users = types.MapNull(usersElemType)
+	m.Users = types.DynamicNull()
 	m.Attributes = attributesValue(users, assigned, !m.Licenses.IsNull())
 	m.IDs = stringMapValue(ids)
 	if !m.InitialPasswords.IsNull() {

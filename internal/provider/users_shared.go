@@ -118,17 +118,6 @@ func csvStrs(u *usercsv.User) []string {
 		u.City, u.State, u.PostalCode, u.Country, u.UsageLocation, u.PreferredLanguage}
 }
 
-// userFieldAttrTypes are the object attribute types of userFields.
-func userFieldAttrTypes() map[string]attr.Type {
-	m := make(map[string]attr.Type, len(userStringAttrs)+2)
-	for _, a := range userStringAttrs {
-		m[a.name] = types.StringType
-	}
-	m["business_phones"] = types.ListType{ElemType: types.StringType}
-	m["other_mails"] = types.ListType{ElemType: types.StringType}
-	return m
-}
-
 // nullUserFields has every attribute null.
 func nullUserFields() userFields {
 	var f userFields
