@@ -161,12 +161,28 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 		offset = off
 	}
 
+	if rec.Write && k.ExchangeFailAfterWrites != 0 {
+		s.faultMu.Lock()
+		crashed := k.ExchangeFailAfterWrites < 0 || s.goodExoWrites >= k.ExchangeFailAfterWrites
+		s.faultMu.Unlock()
+		if crashed {
+			s.writeExoError(w, newExoError(http.StatusInternalServerError, "InternalServerError", "System.InvalidOperationException",
+				fmt.Sprintf("An internal server error occurred. (fakecloud: exchange_fail_after_writes=%d reached)", k.ExchangeFailAfterWrites)), k.ExchangeErrorForm)
+			return
+		}
+	}
+
 	ctx := &CmdletContext{Cmdlet: spec.Name, TenantID: tid, AppID: ti.AppID, Request: r, s: s}
 	var values []map[string]any
 	if perr := spec.checkParams(params); perr != nil {
 		err = perr
 	} else {
 		values, err = spec.Run(ctx, params)
+	}
+	if err == nil && rec.Write {
+		s.faultMu.Lock()
+		s.goodExoWrites++
+		s.faultMu.Unlock()
 	}
 	if err != nil {
 		var xe *ExoError

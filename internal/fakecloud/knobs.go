@@ -49,6 +49,11 @@ type Knobs struct {
 	// 500 InternalServerError, until the knobs are set again (which restarts the count). Simulates
 	// a crash half-way through an apply.
 	FailAfterWrites int
+	// ExchangeFailAfterWrites (K > 0): after K successful Exchange write cmdlets (every verb but
+	// Get- and Test-) every further write cmdlet answers 500 InternalServerError without running,
+	// until the knobs are set again; K < 0: from the first write. Simulates a crash half-way
+	// through an apply of migration resources.
+	ExchangeFailAfterWrites int
 
 	// ExchangeErrorForm selects the form of error.details[].message in InvokeCommand errors:
 	// "pipe" (default) "<errorId>|<ExceptionType>|<text>" or "json"
@@ -219,6 +224,7 @@ type knobsJSON struct {
 	Fail503Ratio             float64      `json:"fail_503_ratio"`
 	ReadAfterWriteLag        jsonDuration `json:"read_after_write_lag"`
 	FailAfterWrites          int          `json:"fail_after_writes"`
+	ExchangeFailAfterWrites  int          `json:"exchange_fail_after_writes"`
 	ExchangeErrorForm        string       `json:"exchange_error_form"`
 	ExchangeThrottleRatio    float64      `json:"exchange_throttle_ratio"`
 	ExchangeConcurrencyRatio float64      `json:"exchange_concurrency_ratio"`
@@ -243,6 +249,7 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		Fail503Ratio:             k.Fail503Ratio,
 		ReadAfterWriteLag:        jsonDuration(k.ReadAfterWriteLag),
 		FailAfterWrites:          k.FailAfterWrites,
+		ExchangeFailAfterWrites:  k.ExchangeFailAfterWrites,
 		ExchangeErrorForm:        k.ExchangeErrorForm,
 		ExchangeThrottleRatio:    k.ExchangeThrottleRatio,
 		ExchangeConcurrencyRatio: k.ExchangeConcurrencyRatio,
@@ -274,6 +281,7 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		Fail503Ratio:             j.Fail503Ratio,
 		ReadAfterWriteLag:        time.Duration(j.ReadAfterWriteLag),
 		FailAfterWrites:          j.FailAfterWrites,
+		ExchangeFailAfterWrites:  j.ExchangeFailAfterWrites,
 		ExchangeErrorForm:        j.ExchangeErrorForm,
 		ExchangeThrottleRatio:    j.ExchangeThrottleRatio,
 		ExchangeConcurrencyRatio: j.ExchangeConcurrencyRatio,
@@ -315,6 +323,9 @@ func mergeKnobs(base, over Knobs) Knobs {
 	}
 	if over.FailAfterWrites != 0 {
 		out.FailAfterWrites = over.FailAfterWrites
+	}
+	if over.ExchangeFailAfterWrites != 0 {
+		out.ExchangeFailAfterWrites = over.ExchangeFailAfterWrites
 	}
 	if over.ExchangeErrorForm != "" {
 		out.ExchangeErrorForm = over.ExchangeErrorForm

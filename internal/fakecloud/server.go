@@ -74,17 +74,18 @@ type Server struct {
 	state   *State
 
 	// faultMu guards knobs, the random source and the write-fault bookkeeping.
-	faultMu    sync.Mutex
-	knobs      Knobs
-	rng        *rand.Rand
-	writeLog   map[string][]time.Time // app+tenant -> admitted write times (write quota)
-	goodWrites int                    // successful Graph writes since the knobs were last set
-	createdAt  map[string]time.Time   // kind \x00 lower(id) -> creation time (read-after-write lag)
-	tokens     map[string]tokenInfo
-	tokensMu   sync.Mutex
-	statsMu    sync.Mutex
-	stats      Stats
-	requests   []RequestRecord
+	faultMu       sync.Mutex
+	knobs         Knobs
+	rng           *rand.Rand
+	writeLog      map[string][]time.Time // app+tenant -> admitted write times (write quota)
+	goodWrites    int                    // successful Graph writes since the knobs were last set
+	goodExoWrites int                    // successful Exchange write cmdlets since the knobs were last set
+	createdAt     map[string]time.Time   // kind \x00 lower(id) -> creation time (read-after-write lag)
+	tokens        map[string]tokenInfo
+	tokensMu      sync.Mutex
+	statsMu       sync.Mutex
+	stats         Stats
+	requests      []RequestRecord
 }
 
 // Start creates the tenant (from the state file, else the seed) and starts the three listeners.
@@ -329,6 +330,7 @@ func (s *Server) setKnobsLocked(k Knobs) {
 	}
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s.goodWrites = 0
+	s.goodExoWrites = 0
 	s.writeLog = map[string][]time.Time{}
 }
 

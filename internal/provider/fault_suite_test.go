@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
 	"github.com/m365-migration/terraform-provider-m365/internal/imaptest"
 )
@@ -132,21 +133,24 @@ func TestAccSuiteFaultsCrashThenReapply(t *testing.T) {
 	t.Logf("crash after 30 writes left %d of 60 users; the re-apply converged", afterCrash)
 }
 
-// TestAccSuiteFaultsMigrationBatch: batch creation and user additions under Exchange throttling
-// (429), the concurrency-limit 500 and New-* lag converge: one batch, each user once.
-func TestAccSuiteFaultsMigrationBatch(t *testing.T) {
+// faultBatch is the migration-batch scenario of the suite: a go-imap source, the fake with knobs,
+// a batch "wave-faults" fed from a CSV of the given mailboxes, and a check of its members.
+type faultBatch struct {
+	e       *testEnv
+	exo     *exchange.Client
+	cfg     func(emails ...string) string
+	members func(want ...string) error
+}
+
+func newFaultBatch(t *testing.T, knobs fakecloud.Knobs) *faultBatch {
 	users := sourceMailboxes()
 	srv := imaptest.StartMemServer(t, users, imaptest.SecuritySsl)
-	e := newTestEnv(t, migrationSeed(srv), fakecloud.Knobs{ExchangeThrottleRatio: 0.3, ExchangeConcurrencyRatio: 0.1,
-		ExchangeLag: 700 * time.Millisecond, RetryAfter: 0.05, RandomSeed: 5})
+	e := newTestEnv(t, migrationSeed(srv), knobs)
 	exo := exoClient(t, e)
 	dir := t.TempDir()
-	csv := func(name string, emails ...string) string {
-		return writeTestFile(t, dir, name, []byte(migrationCSVText(users, emails, nil)))
-	}
-	one := csv("one.csv", "zhang.san@contoso.com")
-	three := csv("three.csv", "zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com")
-	cfg := func(file string) string {
+	fb := &faultBatch{e: e, exo: exo}
+	fb.cfg = func(emails ...string) string {
+		file := writeTestFile(t, dir, strings.Join(emails, "+")+".csv", []byte(migrationCSVText(users, emails, nil)))
 		return e.config(endpointHCL(srv, "") + fmt.Sprintf(`
 ephemeral "m365_imap_migration_csv" "w" {
   path = %q
@@ -162,7 +166,7 @@ resource "m365_migration_batch" "w" {
 }
 `, file, srv.CACertFile))
 	}
-	members := func(want ...string) error {
+	fb.members = func(want ...string) error {
 		got := batchUsers(t, exo, "wave-faults")
 		if len(got) != len(want) {
 			return fmt.Errorf("the batch has %d users, want %d: %v", len(got), len(want), mustJSON(got))
@@ -174,9 +178,30 @@ resource "m365_migration_batch" "w" {
 		}
 		return nil
 	}
+	return fb
+}
+
+// oneBatchOf checks that New-MigrationBatch succeeded once in all and the batch holds exactly want.
+func (fb *faultBatch) oneBatchOf(want ...string) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		if n := cmdletCalls(fb.e, "New-MigrationBatch"); n != 1 {
+			return fmt.Errorf("New-MigrationBatch succeeded %d times, want 1", n)
+		}
+		return fb.members(want...)
+	}
+}
+
+// TestAccSuiteFaultsMigrationBatch: batch creation and user additions under Exchange throttling
+// (429), the concurrency-limit 500 and New-* lag converge: one batch, each user once.
+func TestAccSuiteFaultsMigrationBatch(t *testing.T) {
+	fb := newFaultBatch(t, fakecloud.Knobs{ExchangeThrottleRatio: 0.3, ExchangeConcurrencyRatio: 0.1,
+		ExchangeLag: 700 * time.Millisecond, RetryAfter: 0.05, RandomSeed: 5})
+	e := fb.e
+	one := []string{"zhang.san@contoso.com"}
+	three := []string{"zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com"}
 	migrationTest(t, resource.TestCase{Steps: []resource.TestStep{
 		{
-			Config: cfg(one),
+			Config: fb.cfg(one...),
 			Check: func(*terraform.State) error {
 				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
 					return fmt.Errorf("New-MigrationBatch succeeded %d times, want 1", n)
@@ -188,21 +213,59 @@ resource "m365_migration_batch" "w" {
 				if st.Exchange.Throttled == 0 || st.Exchange.Status[500] == 0 {
 					return fmt.Errorf("the Exchange faults did not fire (429s %d, 500s %d)", st.Exchange.Throttled, st.Exchange.Status[500])
 				}
-				return members("zhang.san@contoso.com")
+				return fb.members(one...)
 			},
 		},
 		{ // two users added under the same faults
-			Config: cfg(three),
-			Check: func(*terraform.State) error {
-				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
-					return fmt.Errorf("New-MigrationBatch succeeded %d times after the additions, want still 1", n)
-				}
-				return members("zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com")
-			},
+			Config: fb.cfg(three...),
+			Check:  fb.oneBatchOf(three...),
 		},
-		{Config: cfg(three), PlanOnly: true},
+		{Config: fb.cfg(three...), PlanOnly: true},
 	}})
-	if _, err := exo.GetMigrationBatch(context.Background(), "wave-faults"); err == nil {
+	if _, err := fb.exo.GetMigrationBatch(context.Background(), "wave-faults"); err == nil {
 		t.Errorf("the batch still exists after destroy")
 	}
+}
+
+// TestAccSuiteFaultsMigrationCrashThenReapply: Exchange "crashes" after the endpoint is created
+// (every further write cmdlet fails), then again before users are added; each re-apply converges
+// to one batch with exactly the configured users.
+func TestAccSuiteFaultsMigrationCrashThenReapply(t *testing.T) {
+	fb := newFaultBatch(t, fakecloud.Knobs{})
+	e := fb.e
+	one := []string{"zhang.san@contoso.com"}
+	three := []string{"zhang.san@contoso.com", "li.si@contoso.com", "wang.wu@contoso.com"}
+	crash := func(k int) func() { return func() { e.fake.SetKnobs(fakecloud.Knobs{ExchangeFailAfterWrites: k}) } }
+	heal := func() { e.fake.SetKnobs(fakecloud.Knobs{ExchangeThrottleRatio: 0.3, RetryAfter: 0.05, RandomSeed: 9}) }
+	migrationTest(t, resource.TestCase{Steps: []resource.TestStep{
+		{ // New-MigrationEndpoint succeeds, New-MigrationBatch does not
+			PreConfig:   crash(1),
+			Config:      fb.cfg(one...),
+			ExpectError: re(`(?s)exchange_fail_after_writes=1 reached`),
+		},
+		{
+			PreConfig: heal,
+			Config:    fb.cfg(one...),
+			Check: func(*terraform.State) error {
+				if n := cmdletCalls(e, "New-MigrationEndpoint"); n != 1 {
+					return fmt.Errorf("New-MigrationEndpoint succeeded %d times, want 1", n)
+				}
+				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
+					return fmt.Errorf("New-MigrationBatch succeeded %d times, want 1", n)
+				}
+				return fb.members(one...)
+			},
+		},
+		{ // the addition's first write fails
+			PreConfig:   crash(-1),
+			Config:      fb.cfg(three...),
+			ExpectError: re(`(?s)exchange_fail_after_writes=-1 reached`),
+		},
+		{
+			PreConfig: heal,
+			Config:    fb.cfg(three...),
+			Check:     fb.oneBatchOf(three...),
+		},
+		{Config: fb.cfg(three...), PlanOnly: true},
+	}})
 }
