@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diag"
@@ -151,7 +152,7 @@ func pathAttributes(upn string) path.Path { return path.Root("attributes").AtMap
 
 // usersElemSchemas are the attributes of one user of m365_users.users, with their validators. The
 // attribute itself is dynamic (see usersFromRaw), so these are applied by validateUsersValue and
-// listed in the documentation by usersElemDoc.
+// listed in the documentation by attrsDoc.
 func usersElemSchemas() map[string]schema.Attribute {
 	elem := userAttributeSchemas()
 	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
@@ -163,24 +164,29 @@ func usersElemSchemas() map[string]schema.Attribute {
 	return elem
 }
 
-// usersElemDoc lists the attributes of one user for the documentation.
-func usersElemDoc() string {
-	elem := usersElemSchemas()
+// attrsDoc lists attributes for a description, one "`name` (type) — description" line each,
+// sorted by name: the user attributes of m365_users_csv.users and of m365_users.users.
+func attrsDoc[A interface {
+	GetType() attr.Type
+	IsRequired() bool
+	GetMarkdownDescription() string
+}](attrs map[string]A) string {
 	var b strings.Builder
-	for _, name := range sortedKeys(elem) {
-		a := elem[name]
+	for _, name := range sortedKeys(attrs) {
+		a := attrs[name]
 		kind := "string"
-		switch a.(type) {
-		case schema.BoolAttribute:
+		switch a.GetType().(type) {
+		case basetypes.BoolType:
 			kind = "bool"
-		case schema.ListAttribute:
+		case basetypes.Int64Type:
+			kind = "number"
+		case basetypes.ListType:
 			kind = "list of strings"
 		}
-		req := ""
 		if a.IsRequired() {
-			req = ", required"
+			kind += ", required"
 		}
-		fmt.Fprintf(&b, "\n  - `%s` (%s%s) — %s", name, kind, req, a.GetMarkdownDescription())
+		fmt.Fprintf(&b, "\n  - `%s` (%s) — %s", name, kind, a.GetMarkdownDescription())
 	}
 	return b.String()
 }

@@ -110,7 +110,7 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				Computed: true,
 				MarkdownDescription: "The valid rows, keyed by user principal name, with every attribute Microsoft Graph takes from a CSV. " +
 					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name + last name. " +
-					"Shaped for `m365_users.users` and for `for_each` over `m365_user`. Each user is an object of:" + userAttrsDoc(userAttrs),
+					"Shaped for `m365_users.users` and for `for_each` over `m365_user`. Each user is an object of:" + attrsDoc(userAttrs),
 				// A map of objects, not a map of nested attributes: the framework walks every value of
 				// a nested attribute several times against the schema, which made 50,000 rows cost
 				// tens of seconds; the values are the same for Terraform.
@@ -128,15 +128,6 @@ var csvUserObjectType = func() types.ObjectType {
 	}
 	return types.ObjectType{AttrTypes: at}
 }()
-
-// userAttrsDoc lists the attributes of a user with their descriptions, for the docs.
-func userAttrsDoc(attrs map[string]schema.Attribute) string {
-	var b strings.Builder
-	for _, name := range sortedKeys(attrs) {
-		fmt.Fprintf(&b, "\n  - `%s` — %s", name, attrs[name].GetMarkdownDescription())
-	}
-	return b.String()
-}
 
 func (d *usersCSVDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
 	return []datasource.ConfigValidator{

@@ -93,7 +93,7 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"An attribute left unset is left alone; `\"\"` clears it. Removing a key deletes the user (Graph keeps deleted users 30 days in the recycle bin). " +
 					"Write-only (Terraform 1.11+): read at every plan and apply, never stored — the state keeps `attributes`, one JSON document per user, and the plan shows each change there. " +
 					"Its type is checked by the provider, not by Terraform (so that thousands of users plan in seconds): each user is an object of these attributes, any of them left out:" +
-					usersElemDoc(),
+					attrsDoc(usersElemSchemas()),
 			},
 			"usage_location": schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
 				MarkdownDescription: "Usage location of every user that has none of its own, e.g. `CN`. Licences need one."},
