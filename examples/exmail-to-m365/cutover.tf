@@ -13,9 +13,17 @@ data "m365_dns_records" "cutover" {
 # Phones and Outlook after the move.
 data "m365_mail_client_settings" "this" {}
 
-check "phase_1_synced" {
-  assert {
-    condition     = !var.cutover || m365_migration_batch.wave1.status == "Synced"
-    error_message = "Switch MX only when every mailbox is Synced (the batch is ${m365_migration_batch.wave1.status}): mail that arrives at Exmail after the switch is copied by the final sync only."
+# The hard gate: read from Exchange Online at every plan. Phase 2 stops here, before any DNS
+# record changes, until every mailbox has finished its initial sync.
+data "m365_migration_batch" "wave1" {
+  count = var.cutover ? 1 : 0
+
+  name = m365_migration_batch.wave1.name
+
+  lifecycle {
+    postcondition {
+      condition     = self.all_synced
+      error_message = "Switch MX only when every mailbox is Synced: the batch is ${self.status}, ${length(self.synced_users)} of ${length(self.members)} users synced, failed: ${jsonencode(self.failed_users)}. Mail that arrives at Exmail after the switch is copied by the final sync only."
+    }
   }
 }

@@ -54,6 +54,11 @@ resource "m365_users" "staff" {
   # The domain is added and verified by this same apply.
   pending_domains = [var.domain]
   depends_on      = [m365_domain_verification.company]
+
+  # Destroying this resource deletes every user (and, 30 days later, every mailbox).
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 # Exchange admin centre: Migration > Add migration batch > IMAP > new endpoint.
@@ -83,6 +88,14 @@ resource "m365_migration_batch" "wave1" {
   exclude_folders = ["Deleted Messages", "Junk"]
   time_zone       = "China Standard Time"
 
+  # Every CSV row must migrate into one of these users (checked at plan time, naming the CSV
+  # line); the batch waits until each of them has an Exchange Online mailbox before submitting.
+  targets = keys(m365_users.staff.attributes)
+
+  # The batch's reports. Use an address outside the domain being moved: once it is verified,
+  # mail for it goes to the new, unread mailbox.
+  notification_emails = var.notification_emails
+
   # The apply ends when every mailbox has finished its initial sync.
   wait_for = "synced"
 
@@ -90,9 +103,12 @@ resource "m365_migration_batch" "wave1" {
   sync_now_trigger = local.mx_switched_at == null ? "before-mx-switch" : "mx-switched-${local.mx_switched_at}"
 
   timeouts = {
-    create = "12h"
+    create = "24h"
+    update = "24h"
   }
 
-  # Mailboxes exist once the users are licensed.
-  depends_on = [m365_users.staff]
+  # Removing the batch ends the copying of mail: only after the cutover and the final sync.
+  lifecycle {
+    prevent_destroy = true
+  }
 }

@@ -108,3 +108,9 @@ variable "mx_switched_at" {
   type        = string
   default     = null
 }
+
+variable "notification_emails" {
+  description = "Who receives the migration batch's reports: an address outside the domain being moved (e.g. admin@contoso.onmicrosoft.com)."
+  type        = list(string)
+  default     = []
+}

@@ -2,8 +2,12 @@ package exchange
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
 
 // Batch statuses (MigrationBatchStatus, reference/exchange-admin-api.md §4.9). The documentation
@@ -257,4 +261,41 @@ func (c *Client) CompleteMigrationBatch(ctx context.Context, identity string) er
 // disappears: poll GetMigrationBatch until it is KindNotFound.
 func (c *Client) RemoveMigrationBatch(ctx context.Context, identity string) error {
 	return c.batchCmdlet(ctx, "Remove-MigrationBatch", identity, map[string]any{"Confirm": false})
+}
+
+// WaitBatch polls Get-MigrationBatch until done reports true, the context ends (the operation's
+// timeout, or an interrupt), or done fails. A batch that answers not-found (replication lag after
+// New-MigrationBatch) is waited for. progress, when not nil, sees every answer. Polls grow from
+// 250 ms to 30 s apart: an initial sync takes hours on a real tenant. The last batch read is
+// returned with the error too, so that the caller can keep its status.
+func (c *Client) WaitBatch(ctx context.Context, name, what string, done func(*Batch) (bool, error), progress func(*Batch)) (*Batch, error) {
+	var last *Batch
+	err := httpx.PollUpTo(ctx, "the migration batch "+name+" to be "+what, 30*time.Second, IsNotFound,
+		func(ctx context.Context) (bool, error) {
+			b, err := c.GetMigrationBatch(ctx, name)
+			if err != nil {
+				return false, err
+			}
+			last = b
+			if progress != nil {
+				progress(b)
+			}
+			return done(b)
+		})
+	if err != nil && last != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return last, fmt.Errorf("gave up waiting for the batch to be %s: %w (last status %s, %d of %d users synced, %d failed)",
+			what, err, last.Status, last.SyncedCount, last.TotalCount, last.FailedCount)
+	}
+	return last, err
+}
+
+// Settled reports whether every user of the batch has finished its initial sync (Synced, Failed,
+// Completed or Stopped) and the batch holds at least want users (so that an answer from before
+// new users were added is not taken as final).
+func (b *Batch) Settled(want int) bool {
+	if b.TotalCount < int64(want) || b.ActiveCount > 0 || b.PendingCount > 0 {
+		return false
+	}
+	return b.IsSynced() || strings.EqualFold(b.Status, BatchCompleted) || strings.EqualFold(b.Status, BatchCompletedWithErrors) ||
+		strings.EqualFold(b.Status, BatchFailed)
 }

@@ -84,8 +84,10 @@ func (o Object) Bytes(key string) (int64, bool) {
 }
 
 // GetMigrationUsers reads every user of a batch, following @odata.nextLink to the last page.
+// ResultSize is Unlimited: Exchange's Get-* cmdlets return 1,000 objects by default
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationuser).
 func (c *Client) GetMigrationUsers(ctx context.Context, batch string) ([]MigrationUser, error) {
-	res, err := c.Invoke(ctx, "Get-MigrationUser", map[string]any{"BatchId": batch})
+	res, err := c.Invoke(ctx, "Get-MigrationUser", map[string]any{"BatchId": batch, "ResultSize": "Unlimited"})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func (c *Client) GetMigrationUsers(ctx context.Context, batch string) ([]Migrati
 // ListMigrationUsers returns the migration users of every batch (Get-MigrationUser without a
 // filter, all pages): one listing instead of one lookup per address.
 func (c *Client) ListMigrationUsers(ctx context.Context) ([]MigrationUser, error) {
-	res, err := c.Invoke(ctx, "Get-MigrationUser", nil)
+	res, err := c.Invoke(ctx, "Get-MigrationUser", map[string]any{"ResultSize": "Unlimited"})
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,14 @@ import (
 // context's deadline (the operation's timeout) bounds the whole wait. On timeout the error names
 // what was awaited, how many reads were made and the last answer.
 func Poll(ctx context.Context, what string, pending func(error) bool, check func(ctx context.Context) (bool, error)) error {
-	delay := 250 * time.Millisecond
+	return PollUpTo(ctx, what, 5*time.Second, pending, check)
+}
+
+// PollUpTo is Poll with the delay between reads growing to at most maxDelay: waits that last
+// hours on a real tenant (a mailbox provisioned up to 24 hours after licensing, an initial sync)
+// poll every 30 s or so rather than every 5 s. It is the one wait primitive of the clients.
+func PollUpTo(ctx context.Context, what string, maxDelay time.Duration, pending func(error) bool, check func(ctx context.Context) (bool, error)) error {
+	delay := min(250*time.Millisecond, maxDelay)
 	var last error
 	for attempt := 1; ; attempt++ {
 		done, err := check(ctx)
@@ -30,6 +37,6 @@ func Poll(ctx context.Context, what string, pending func(error) bool, check func
 			}
 			return fmt.Errorf("waiting for %s: gave up after %d reads: %w", what, attempt, e)
 		}
-		delay = min(delay*2, 5*time.Second)
+		delay = min(delay*2, maxDelay)
 	}
 }

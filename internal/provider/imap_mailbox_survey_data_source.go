@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
 var _ datasource.DataSource = (*imapMailboxSurveyDataSource)(nil)
@@ -163,7 +164,7 @@ func (d *imapMailboxSurveyDataSource) Read(ctx context.Context, req datasource.R
 			fmt.Sprintf("While reading the migration CSV, the file could not be opened.\n\nCause: %s\n\nCheck the path (relative paths are relative to the directory Terraform runs in).", err))
 		return
 	}
-	res, ok := parseMigrationCSV(&resp.Diagnostics, path.Root("csv_file"), data, file, m.Encoding.ValueString())
+	res, ok := parseMigrationCSV(&resp.Diagnostics, path.Root("csv_file"), data, usercsv.MigrationOptions{Name: file, Encoding: m.Encoding.ValueString()})
 	if !ok {
 		return
 	}

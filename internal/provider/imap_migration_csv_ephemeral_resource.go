@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
 var (
@@ -104,7 +106,7 @@ func (e *imapMigrationCSVEphemeral) Open(ctx context.Context, req ephemeral.Open
 		name = "content"
 		data = []byte(m.Content.ValueString())
 	}
-	res, ok := parseMigrationCSV(&resp.Diagnostics, attr, data, name, m.Encoding.ValueString())
+	res, ok := parseMigrationCSV(&resp.Diagnostics, attr, data, usercsv.MigrationOptions{Name: name, Encoding: m.Encoding.ValueString()})
 	if !ok {
 		return
 	}

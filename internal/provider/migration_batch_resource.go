@@ -3,9 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -59,9 +57,6 @@ const perEmailLookupLimit = 10
 // endpointLagWait bounds how long a source endpoint that answers not-found is waited for.
 const endpointLagWait = 2 * time.Minute
 
-// statisticsConcurrency bounds the Get-MigrationUserStatistics calls of one refresh.
-const statisticsConcurrency = 4
-
 type migrationBatchModel struct {
 	ID                   types.String   `tfsdk:"id"`
 	Name                 types.String   `tfsdk:"name"`
@@ -83,6 +78,10 @@ type migrationBatchModel struct {
 	SyncNowTrigger       types.String   `tfsdk:"sync_now_trigger"`
 	Complete             types.Bool     `tfsdk:"complete"`
 	Enabled              types.Bool     `tfsdk:"enabled"`
+	Domain               types.String   `tfsdk:"domain"`
+	Targets              types.Set      `tfsdk:"targets"`
+	MaxFailedUsers       types.Int64    `tfsdk:"max_failed_users"`
+	AllowReplace         types.Bool     `tfsdk:"allow_replace"`
 	ReadUserStatistics   types.Bool     `tfsdk:"read_user_statistics"`
 	Members              types.Set      `tfsdk:"members"`
 	MembersSHA256        types.String   `tfsdk:"members_sha256"`
@@ -91,17 +90,6 @@ type migrationBatchModel struct {
 	Counts               types.Object   `tfsdk:"counts"`
 	Users                types.Map      `tfsdk:"users"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
-}
-
-var batchCountsAttrTypes = map[string]attr.Type{
-	"total": types.Int64Type, "active": types.Int64Type, "stopped": types.Int64Type, "synced": types.Int64Type,
-	"failed": types.Int64Type, "finalized": types.Int64Type, "pending": types.Int64Type,
-}
-
-var batchUserAttrTypes = map[string]attr.Type{
-	"status": types.StringType, "status_summary": types.StringType, "error": types.StringType,
-	"items_synced": types.Int64Type, "items_skipped": types.Int64Type, "items_in_source": types.Int64Type,
-	"bytes_transferred": types.Int64Type, "last_sync": types.StringType,
 }
 
 func (r *migrationBatchResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -192,7 +180,9 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"wait_for": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(waitForNone),
 				MarkdownDescription: "`none` (default) or `synced`: wait, within `timeouts.create` (or `timeouts.update` when users are added), until every user has finished " +
-					"its initial sync (Synced, or Failed). Progress is logged (TF_LOG=info). Use it before switching MX records.",
+					"its initial sync (Synced, or Failed). Progress is logged (TF_LOG=info). Use it before switching MX records. A wait that ends early (timeout, Ctrl-C) " +
+					"keeps the batch in the state, untainted, with its current status: the next plan shows an in-place update and the next apply waits again. " +
+					"Failed users beyond `max_failed_users` fail the apply (when the batch was just created: a warning, since a failed create would mark the batch for replacement; the next apply retries them).",
 				Validators: []validator.String{stringvalidator.OneOf(waitForNone, waitForSynced)},
 			},
 			"sync_now_trigger": schema.StringAttribute{
@@ -210,10 +200,36 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "`false` stops the batch (`Stop-MigrationBatch`), `true` starts it again (`Start-MigrationBatch`, which also retries failed users). Default `true`.",
 			},
+			"domain": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Rewrites the domain of every `EmailAddress` of the CSV (the Microsoft 365 mailbox; `UserName`, the source login, is left alone), " +
+					"the way `m365_users_csv.domain` rewrites user names: set both to the staging tenant's `*.onmicrosoft.com` domain to rehearse the whole move there " +
+					"with the production files. Members, checks and submissions use the rewritten addresses.",
+				Validators: []validator.String{domainNameValidator{}},
+			},
+			"targets": schema.SetAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "The Microsoft 365 users this batch migrates into, e.g. `keys(m365_users.staff.attributes)` or " +
+					"`[for u in m365_user.staff : u.user_principal_name]`. At plan time every CSV row must be one of them or an existing user of the tenant " +
+					"(a row without a target stops the plan, naming its file and line), and targets without a row are listed in one warning. " +
+					"It also orders the apply: the batch waits for these users. Without it every row must already be a user of the tenant.",
+			},
+			"max_failed_users": schema.Int64Attribute{
+				Optional: true, Computed: true, Default: int64default.StaticInt64(0),
+				MarkdownDescription: "How many failed migration users an apply accepts (with `wait_for = \"synced\"`). Default 0: a failed user fails the apply, " +
+					"listing each user with the service's error and the fix; the next apply retries failed users (`Start-MigrationBatch`).",
+				Validators: []validator.Int64{int64validator.AtLeast(0)},
+			},
+			"allow_replace": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Exchange Online cannot change `name`, `source_endpoint`, `exclude_folders`, `include_folders` or `time_zone` of a batch " +
+					"(`Set-MigrationBatch` has no such parameters), so changing one replaces the batch: `Remove-MigrationBatch`, then a new batch that copies every mailbox again. " +
+					"Default `false`: such a change stops the plan while the batch holds users with synced mail. Set `true` to allow it.",
+			},
 			"read_user_statistics": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Read `Get-MigrationUserStatistics` for every user at each refresh, for `items_in_source` and `bytes_transferred`. " +
-					"Set `false` for very large batches: one request per user per refresh.",
+					"Only users whose status or synced-item count moved since the last refresh are read again, so an unchanged batch costs two or three requests.",
 			},
 			"members": schema.SetAttribute{
 				ElementType: types.StringType, Computed: true,
@@ -277,13 +293,17 @@ func (r *migrationBatchResource) ValidateConfig(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root("complete"), "Batch Will Not Sync",
 			"While checking the migration batch, complete = true was set on a batch that is not started; only a synced batch can be completed.\n\nStart the batch first.")
 	}
-	var wo, enc types.String
+	var wo types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("csv_wo"), &wo)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("csv_encoding"), &enc)...)
-	if resp.Diagnostics.HasError() || wo.IsNull() || wo.IsUnknown() || enc.IsUnknown() {
+	if resp.Diagnostics.HasError() || wo.IsNull() || wo.IsUnknown() || m.CSVEncoding.IsUnknown() || m.Domain.IsUnknown() {
 		return
 	}
-	parseMigrationCSV(&resp.Diagnostics, path.Root("csv_wo"), []byte(wo.ValueString()), "csv_wo", enc.ValueString())
+	parseMigrationCSV(&resp.Diagnostics, path.Root("csv_wo"), []byte(wo.ValueString()), m.csvOptions("csv_wo"))
+}
+
+// csvOptions are the CSV reading options of the batch: encoding and the staging domain rewrite.
+func (m migrationBatchModel) csvOptions(name string) usercsv.MigrationOptions {
+	return usercsv.MigrationOptions{Name: name, Encoding: m.CSVEncoding.ValueString(), Domain: m.Domain.ValueString()}
 }
 
 // batchCSV is the CSV of a batch as read from the configuration.
@@ -296,10 +316,9 @@ type batchCSV struct {
 // the value is not known yet (plan time) or the file does not exist yet (plan time only; an
 // error at apply time).
 func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *diagList, planning bool) (c *batchCSV, known bool) {
-	if m.CSVEncoding.IsUnknown() {
+	if m.CSVEncoding.IsUnknown() || m.Domain.IsUnknown() {
 		return nil, false
 	}
-	enc := m.CSVEncoding.ValueString()
 	if !m.CSVFile.IsNull() {
 		if m.CSVFile.IsUnknown() {
 			return nil, false
@@ -317,7 +336,7 @@ func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *di
 				fmt.Sprintf("While reading the migration CSV for the batch, the file could not be opened.\n\nCause: %s\n\nCheck csv_file (relative paths are relative to the directory Terraform runs in).", err))
 			return nil, true
 		}
-		res, ok := parseMigrationCSV(d, path.Root("csv_file"), data, p, enc)
+		res, ok := parseMigrationCSV(d, path.Root("csv_file"), data, m.csvOptions(p))
 		if !ok {
 			return nil, true
 		}
@@ -341,105 +360,11 @@ func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *di
 			"While applying the migration batch, csv_wo was empty.\n\nWrite-only attributes need Terraform 1.11 or later; give the CSV through csv_wo (e.g. ephemeral.m365_imap_migration_csv.x.content) or csv_file.")
 		return nil, true
 	}
-	res, ok := parseMigrationCSV(d, path.Root("csv_wo"), []byte(wo.ValueString()), "csv_wo", enc)
+	res, ok := parseMigrationCSV(d, path.Root("csv_wo"), []byte(wo.ValueString()), m.csvOptions("csv_wo"))
 	if !ok {
 		return nil, true
 	}
 	return &batchCSV{res: res, attr: path.Root("csv_wo")}, true
-}
-
-// ModifyPlan checks, at plan time, the CSV, that the batch name is free, and that no new member is
-// already in another batch; it plans the membership from the CSV.
-func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return // destroy
-	}
-	var plan migrationBatchModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	creating := req.State.Raw.IsNull()
-	var state migrationBatchModel
-	if !creating {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-	}
-	c, known := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, true)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	var emails []string
-	if known && c != nil {
-		emails = migrationEmails(c.res.Rows)
-		plan.Members = stringSet(emails)
-		plan.MembersSHA256 = types.StringValue(emailListHash(emails))
-	} else {
-		plan.Members = types.SetUnknown(types.StringType)
-		plan.MembersSHA256 = types.StringUnknown()
-	}
-	if !creating {
-		if !plan.Members.Equal(state.Members) {
-			// The membership changes: everything the service reports changes with it.
-			plan.Status = types.StringUnknown()
-			plan.Counts = types.ObjectUnknown(batchCountsAttrTypes)
-			plan.Users = types.MapUnknown(types.ObjectType{AttrTypes: batchUserAttrTypes})
-		}
-		if state.Complete.ValueBool() && !plan.Complete.ValueBool() {
-			resp.Diagnostics.AddAttributeWarning(path.Root("complete"), "Completion Cannot Be Undone",
-				"The batch was completed (Complete-MigrationBatch); setting complete = false changes nothing in Exchange Online.")
-		}
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	if r.clients == nil || plan.Name.IsUnknown() {
-		return
-	}
-	name := plan.Name.ValueString()
-	if creating {
-		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-		switch {
-		case err == nil:
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Migration Batch Already Exists",
-				diag.Detail("planning to create the migration batch "+name, fmt.Sprintf("the tenant already has a batch of that name (status %s, %d users)", b.Status, b.TotalCount),
-					fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_migration_batch> %s\n\nor choose another name.", name)))
-			return
-		case exchange.IsNotFound(err):
-		default:
-			tflog.Warn(ctx, "could not check whether the batch exists at plan time", map[string]any{"error": err.Error()})
-		}
-	}
-	if c == nil || len(emails) == 0 {
-		return
-	}
-	added := emails
-	if !creating {
-		added = difference(emails, setStrings(state.Members))
-	}
-	if len(added) == 0 {
-		return
-	}
-	holders, err := r.otherBatches(ctx, added, name)
-	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Check Migration Users", "checking at plan time whether the batch's new users are already in other batches (Get-MigrationUser)",
-			err, migrationPermissions, "")
-		return
-	}
-	if len(holders) == 0 {
-		return
-	}
-	lines := make([]string, 0, len(holders))
-	for _, e := range added {
-		if h, ok := holders[e]; ok {
-			lines = append(lines, fmt.Sprintf("  - %s is in migration batch %q (user status %s)", e, h.BatchID, h.Status))
-		}
-	}
-	resp.Diagnostics.AddAttributeError(c.attr, "User Already In Another Migration Batch",
-		diag.Detail("planning the migration batch "+name,
-			fmt.Sprintf("%d of its users are already in other batches:\n%s\nExchange Online fails such a user (\"The user ... is already included in migration batch ...\") and the batch's counts drop.",
-				len(lines), strings.Join(lines, "\n")),
-			"Remove these rows from this CSV, or remove the users from the other batch first (drop them from that batch's CSV, or Remove-MigrationUser)."))
 }
 
 // difference returns the elements of a that are not in b (case-insensitive), in a's order.
@@ -545,299 +470,6 @@ func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatch
 	return false
 }
 
-func (r *migrationBatchResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan migrationBatchModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Create(ctx, 2*time.Hour)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	name := plan.Name.ValueString()
-	c, _ := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, false)
-	if resp.Diagnostics.HasError() || c == nil {
-		return
-	}
-	if !r.preflight(ctx, plan, c.res.Rows, &resp.Diagnostics) {
-		return
-	}
-	spec := exchange.BatchSpec{
-		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: c.res.CSV,
-		ExcludeFolders: listStrings(plan.ExcludeFolders), IncludeFolders: listStrings(plan.IncludeFolders),
-		NotificationEmails: setStrings(plan.NotificationEmails), TimeZone: plan.TimeZone.ValueString(),
-	}
-	if t, ok := parseStartAfter(plan.StartAfter); ok {
-		spec.StartAfter = &t
-	} else {
-		spec.AutoStart = plan.AutoStart.ValueBool() && plan.Enabled.ValueBool()
-	}
-	tflog.Info(ctx, "creating the migration batch", map[string]any{"batch": name, "users": len(c.res.Rows), "auto_start": spec.AutoStart})
-	if _, err := r.clients.Exchange.NewMigrationBatch(ctx, spec); err != nil {
-		attempt := fmt.Sprintf("creating the migration batch %s with %d users (New-MigrationBatch)", name, len(c.res.Rows))
-		switch {
-		case exchange.IsKind(err, exchange.KindAlreadyExists):
-			diag.Error(&resp.Diagnostics, "Migration Batch Already Exists", attempt, err.Error(),
-				"Import it instead: terraform import <address of this m365_migration_batch> "+name)
-		case exchange.IsNotFound(err):
-			diag.Error(&resp.Diagnostics, "Migration Endpoint Not Found", attempt, err.Error(),
-				"Check source_endpoint: it must name an existing IMAP migration endpoint (m365_imap_migration_endpoint.x.name).")
-		default:
-			diag.APIError(&resp.Diagnostics, "Cannot Create Migration Batch", attempt, err, migrationPermissions, "")
-		}
-		return
-	}
-	// The batch is ours from here: keep it in state whatever happens next.
-	plan.ID = types.StringValue(name)
-	if err := r.waitReadable(ctx, name); err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Migration Batch", "waiting for the new batch "+name+" to be readable (Get-MigrationBatch)", err, migrationPermissions,
-			"The batch was created. If the apply is marked failed, run terraform untaint on this resource rather than letting Terraform replace the batch.")
-	}
-	if !resp.Diagnostics.HasError() {
-		r.waitMembers(ctx, name, migrationEmails(c.res.Rows), &resp.Diagnostics)
-	}
-	if !resp.Diagnostics.HasError() && (plan.WaitFor.ValueString() == waitForSynced || plan.Complete.ValueBool()) {
-		r.waitSynced(ctx, name, len(c.res.Rows), spec.AutoStart || spec.StartAfter != nil, &resp.Diagnostics)
-	}
-	if !resp.Diagnostics.HasError() && plan.Complete.ValueBool() {
-		r.complete(ctx, name, &resp.Diagnostics)
-	}
-	r.refresh(ctx, &plan, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// parseStartAfter returns start_after as a time when set.
-func parseStartAfter(v types.String) (time.Time, bool) {
-	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339, v.ValueString())
-	return t, err == nil
-}
-
-// waitReadable waits out the replication lag after New-MigrationBatch.
-func (r *migrationBatchResource) waitReadable(ctx context.Context, name string) error {
-	return exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
-		_, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-		return err == nil, err
-	})
-}
-
-// batchSettled reports whether every user of the batch has finished its sync (Synced, Failed,
-// Completed or Stopped) and the batch holds at least want users (so that an answer from before
-// new users were added is not taken as final).
-func batchSettled(b *exchange.Batch, want int) bool {
-	if b.TotalCount < int64(want) || b.ActiveCount > 0 || b.PendingCount > 0 {
-		return false
-	}
-	switch {
-	case b.IsSynced(), strings.EqualFold(b.Status, exchange.BatchCompleted), strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors),
-		strings.EqualFold(b.Status, exchange.BatchFailed):
-		return true
-	}
-	return false
-}
-
-// notRunning reports statuses in which waiting for a sync makes no sense.
-func notRunning(status string) bool {
-	for _, s := range []string{exchange.BatchCreated, exchange.BatchStopped, exchange.BatchStopping, exchange.BatchRemoving} {
-		if strings.EqualFold(status, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// pollBatch polls Get-MigrationBatch until done reports true, logging progress. Polls go from
-// 250 ms to at most 30 s apart; the context's deadline (the operation's timeout) bounds the wait.
-func (r *migrationBatchResource) pollBatch(ctx context.Context, name, what string, done func(*exchange.Batch) (bool, error)) (*exchange.Batch, error) {
-	delay := 250 * time.Millisecond
-	var last *exchange.Batch
-	for {
-		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-		if err != nil && !exchange.IsNotFound(err) {
-			return last, err
-		}
-		if err == nil {
-			last = b
-			tflog.Info(ctx, "migration batch progress", map[string]any{
-				"batch": name, "waiting_for": what, "status": b.Status, "total": b.TotalCount, "synced": b.SyncedCount,
-				"failed": b.FailedCount, "active": b.ActiveCount, "pending": b.PendingCount, "finalized": b.FinalizedCount})
-			ok, err := done(b)
-			if err != nil || ok {
-				return b, err
-			}
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return last, fmt.Errorf("gave up waiting for the batch to be %s: %w (last status %s, %d of %d users synced, %d failed)",
-					what, ctx.Err(), last.Status, last.SyncedCount, last.TotalCount, last.FailedCount)
-			}
-			return nil, fmt.Errorf("gave up waiting for the batch to be %s: %w", what, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 30*time.Second)
-	}
-}
-
-// waitSynced waits until every user finished its initial sync. Failed users make a warning that
-// names each of them with the service's error.
-//
-// With expectStart, a Created batch is one that has not started yet (start_after, or the service
-// still processing the start) and is waited for; otherwise a batch that is not running fails the wait.
-func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, want int, expectStart bool, d *diagList) {
-	_, err := r.pollBatch(ctx, name, "synced", func(b *exchange.Batch) (bool, error) {
-		if expectStart && strings.EqualFold(b.Status, exchange.BatchCreated) {
-			return false, nil
-		}
-		if notRunning(b.Status) {
-			return false, fmt.Errorf("the batch is %s, so it will not sync: it was not started (auto_start = false, enabled = false or start_after in the future) or was stopped", b.Status)
-		}
-		return batchSettled(b, want), nil
-	})
-	if err != nil {
-		diag.Error(d, "Migration Batch Not Synced", "waiting (wait_for = \"synced\") for the batch "+name+" to finish its initial sync", err.Error(),
-			"Raise timeouts.create (or timeouts.update), or use wait_for = \"none\". The batch exists; if Terraform marks it tainted, run terraform untaint on it rather than replacing it.")
-		return
-	}
-	r.warnFailedUsers(ctx, name, d)
-}
-
-// warnFailedUsers adds a warning listing every failed user with the service's error.
-func (r *migrationBatchResource) warnFailedUsers(ctx context.Context, name string, d *diagList) {
-	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
-	if err != nil {
-		return
-	}
-	var lines []string
-	for _, u := range users {
-		if strings.EqualFold(u.StatusSummary, "Failed") || strings.EqualFold(u.Status, "Failed") {
-			lines = append(lines, fmt.Sprintf("  - %s: %s", strings.ToLower(u.EmailAddress), firstNonEmpty(u.ErrorSummary, u.Status)))
-		}
-	}
-	if len(lines) == 0 {
-		return
-	}
-	sort.Strings(lines)
-	d.AddWarning("Migration Users Failed",
-		fmt.Sprintf("The batch %s finished its sync, but %d users failed:\n%s\n\nFix the cause (wrong password, mailbox missing in Microsoft 365, user in another batch), then restart the failed users: set enabled = false and apply, then enabled = true and apply (Start-MigrationBatch retries failed users).",
-			name, len(lines), strings.Join(lines, "\n")))
-}
-
-// complete runs Complete-MigrationBatch once the batch is synced and waits until it is completed.
-func (r *migrationBatchResource) complete(ctx context.Context, name string, d *diagList) {
-	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-	if err == nil && (strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors) ||
-		strings.EqualFold(b.Status, exchange.BatchCompleting)) {
-		return
-	}
-	if err := r.clients.Exchange.CompleteMigrationBatch(ctx, name); err != nil {
-		diag.APIError(d, "Cannot Complete Migration Batch", "completing the batch "+name+" (Complete-MigrationBatch)", err, migrationPermissions,
-			"A batch can be completed only when it is Synced or SyncedWithErrors. For IMAP migrations Microsoft's guidance is to delete the batch 72 hours after switching MX instead.")
-		return
-	}
-	_, err = r.pollBatch(ctx, name, "completed", func(b *exchange.Batch) (bool, error) {
-		return strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors), nil
-	})
-	if err != nil {
-		diag.Error(d, "Migration Batch Not Completed", "waiting for the batch "+name+" to be completed", err.Error(), "Raise the timeout and apply again.")
-	}
-}
-
-// refresh reads the batch and its users into m. It reports gone when the batch does not exist.
-func (r *migrationBatchResource) refresh(ctx context.Context, m *migrationBatchModel, d *diagList) (gone bool) {
-	name := m.ID.ValueString()
-	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-	if exchange.IsNotFound(err) {
-		fillBatchUnknowns(m)
-		return true
-	}
-	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Batch", "reading the migration batch "+name+" (Get-MigrationBatch)", err, migrationPermissions, "")
-		fillBatchUnknowns(m)
-		return false
-	}
-	m.Name = types.StringValue(b.Identity)
-	if b.SourceEndpoint != "" && !strings.EqualFold(b.SourceEndpoint, m.SourceEndpoint.ValueString()) {
-		m.SourceEndpoint = types.StringValue(b.SourceEndpoint)
-	}
-	if !m.NotificationEmails.IsNull() || len(b.NotificationEmails) > 0 {
-		if !sameStrings(b.NotificationEmails, setStrings(m.NotificationEmails)) {
-			m.NotificationEmails = stringSet(b.NotificationEmails)
-		}
-	}
-	m.BatchGUID = types.StringValue(b.GUID)
-	m.Status = types.StringValue(b.Status)
-	m.Counts = types.ObjectValueMust(batchCountsAttrTypes, map[string]attr.Value{
-		"total": types.Int64Value(b.TotalCount), "active": types.Int64Value(b.ActiveCount), "stopped": types.Int64Value(b.StoppedCount),
-		"synced": types.Int64Value(b.SyncedCount), "failed": types.Int64Value(b.FailedCount), "finalized": types.Int64Value(b.FinalizedCount),
-		"pending": types.Int64Value(b.PendingCount),
-	})
-	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
-	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
-		fillBatchUnknowns(m)
-		return false
-	}
-	stats := r.statistics(ctx, users, m.ReadUserStatistics.ValueBool() || m.ReadUserStatistics.IsNull())
-	members := make([]string, 0, len(users))
-	userVals := map[string]attr.Value{}
-	for i, u := range users {
-		e := strings.ToLower(u.EmailAddress)
-		members = append(members, e)
-		errText := u.ErrorSummary
-		var inSource, bytes int64
-		if s := stats[i]; s != nil {
-			inSource, bytes = s.TotalItemsInSourceMailboxCount, s.BytesTransferred
-			errText = firstNonEmpty(errText, s.Error)
-		}
-		last := ""
-		if !u.LastSuccessfulSyncTime.IsZero() {
-			last = u.LastSuccessfulSyncTime.UTC().Format(time.RFC3339)
-		}
-		userVals[e] = types.ObjectValueMust(batchUserAttrTypes, map[string]attr.Value{
-			"status": types.StringValue(u.Status), "status_summary": types.StringValue(u.StatusSummary), "error": types.StringValue(errText),
-			"items_synced": types.Int64Value(u.SyncedItemCount), "items_skipped": types.Int64Value(u.SkippedItemCount),
-			"items_in_source": types.Int64Value(inSource), "bytes_transferred": types.Int64Value(bytes), "last_sync": types.StringValue(last),
-		})
-	}
-	sort.Strings(members)
-	m.Members = stringSet(members)
-	m.MembersSHA256 = types.StringValue(emailListHash(members))
-	m.Users = types.MapValueMust(types.ObjectType{AttrTypes: batchUserAttrTypes}, userVals)
-	return false
-}
-
-// statistics reads Get-MigrationUserStatistics for each user (by GUID, which picks the record of
-// this batch), a few at a time. A user whose statistics cannot be read gets nil.
-func (r *migrationBatchResource) statistics(ctx context.Context, users []exchange.MigrationUser, enabled bool) []*exchange.MigrationUserStatistics {
-	out := make([]*exchange.MigrationUserStatistics, len(users))
-	if !enabled {
-		return out
-	}
-	sem := make(chan struct{}, statisticsConcurrency)
-	var wg sync.WaitGroup
-	for i, u := range users {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			id := firstNonEmpty(u.GUID, u.EmailAddress)
-			s, err := r.clients.Exchange.GetMigrationUserStatistics(ctx, id)
-			if err != nil {
-				tflog.Warn(ctx, "could not read migration user statistics", map[string]any{"user": u.EmailAddress, "error": err.Error()})
-				return
-			}
-			out[i] = s
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
 // fillBatchUnknowns replaces computed unknowns by empty values, so that state can be saved after a
 // partial failure.
 func fillBatchUnknowns(m *migrationBatchModel) {
@@ -873,7 +505,7 @@ func (r *migrationBatchResource) Read(ctx context.Context, req resource.ReadRequ
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if gone := r.refresh(ctx, &m, &resp.Diagnostics); gone {
+	if gone := r.refresh(ctx, &m, usersFromValue(m.Users), &resp.Diagnostics); gone {
 		// E.g. removed by the service after the 60/90-day retention: leave state quietly.
 		tflog.Info(ctx, "migration batch no longer exists; removing it from state", map[string]any{"batch": m.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
@@ -911,8 +543,11 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		if !completed {
 			plan.Complete = state.Complete
 		}
-		// Whatever happened, state shows what the service has now.
-		r.refresh(ctx, &plan, &resp.Diagnostics)
+		// Whatever happened, state shows what the service has now (also when the operation's
+		// timeout just ended).
+		refreshCtx, cancelRefresh := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancelRefresh()
+		r.refresh(refreshCtx, &plan, usersFromValue(state.Users), &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}()
 
@@ -931,18 +566,13 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 	if resubmit {
 		rows = c.res.Rows
 	} else if len(added) > 0 {
-		want := map[string]bool{}
-		for _, e := range added {
-			want[e] = true
-		}
-		for _, row := range c.res.Rows {
-			if want[strings.ToLower(row.EmailAddress)] {
-				rows = append(rows, row)
-			}
-		}
+		rows = rowsFor(c.res.Rows, added)
 	}
 	if len(rows) > 0 {
 		if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
+			return
+		}
+		if !r.waitMailboxes(ctx, name, migrationEmails(rows), &resp.Diagnostics) {
 			return
 		}
 		tflog.Info(ctx, "adding users to the migration batch", map[string]any{"batch": name, "users": len(rows)})
@@ -991,11 +621,23 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	syncedNow = true
+	// An earlier apply that stopped waiting, or failed users beyond max_failed_users: wait again,
+	// after retrying the failed users (Start-MigrationBatch retries them:
+	// https://learn.microsoft.com/powershell/module/exchangepowershell/start-migrationbatch).
+	var ignored diagList
+	resuming := r.resumes(plan, state, &ignored)
+	if resuming && stateSettled(state) && plan.Enabled.Equal(state.Enabled) {
+		tflog.Info(ctx, "retrying the failed users of the migration batch", map[string]any{"batch": name})
+		if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Retry Failed Migration Users", "retrying the failed users of the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
+			return
+		}
+	}
 	wantSynced := plan.WaitFor.ValueString() == waitForSynced && (len(rows) > 0 || !plan.SyncNowTrigger.Equal(state.SyncNowTrigger) ||
-		(!plan.Enabled.Equal(state.Enabled) && plan.Enabled.ValueBool()))
+		(!plan.Enabled.Equal(state.Enabled) && plan.Enabled.ValueBool()) || resuming)
 	completing := plan.Complete.ValueBool() && !state.Complete.ValueBool()
 	if wantSynced || completing {
-		r.waitSynced(ctx, name, len(planned), false, &resp.Diagnostics)
+		r.waitSynced(ctx, name, len(planned), resuming, plan.MaxFailedUsers.ValueInt64(), &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -1168,8 +810,10 @@ func (r *migrationBatchResource) ImportState(ctx context.Context, req resource.I
 	name := strings.TrimSpace(req.ID)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	for attrName, v := range map[string]any{"auto_start": true, "skip_preflight": false, "complete": false, "enabled": true, "read_user_statistics": true, "wait_for": waitForNone} {
+	for attrName, v := range map[string]any{"auto_start": true, "skip_preflight": false, "complete": false, "enabled": true, "read_user_statistics": true,
+		"wait_for": waitForNone, "allow_replace": false} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attrName), v)...)
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("preflight_concurrency"), int64(imapcheck.DefaultConcurrency))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("max_failed_users"), int64(0))...)
 }

@@ -52,11 +52,11 @@ func readMigrationFile(p string) ([]byte, error) {
 // parseMigrationCSV parses an IMAP migration CSV and turns every problem into an error diagnostic
 // on attr, worded exactly as usercsv words it (file:line:column: problem — fix). ok is false
 // when the CSV cannot be used.
-func parseMigrationCSV(d *diagList, attr path.Path, data []byte, name, encoding string) (*usercsv.MigrationResult, bool) {
-	res, err := usercsv.ParseMigration(data, usercsv.MigrationOptions{Name: name, Encoding: encoding})
+func parseMigrationCSV(d *diagList, attr path.Path, data []byte, opts usercsv.MigrationOptions) (*usercsv.MigrationResult, bool) {
+	res, err := usercsv.ParseMigration(data, opts)
 	if err != nil {
 		d.AddAttributeError(path.Root("encoding"), "Unknown CSV Encoding",
-			fmt.Sprintf("While reading the migration CSV %s, the encoding could not be used.\n\nCause: %s", name, err))
+			fmt.Sprintf("While reading the migration CSV %s, the encoding could not be used.\n\nCause: %s", opts.Name, err))
 		return nil, false
 	}
 	addProblemDiagnostics(d, attr, res.Problems)

@@ -63,8 +63,8 @@ func TestBatchSettled(t *testing.T) {
 		{"added users not visible yet", exchange.Batch{Status: "Synced", TotalCount: 2, SyncedCount: 2}, 3, false},
 		{"stopped", exchange.Batch{Status: "Stopped", TotalCount: 2, StoppedCount: 2}, 2, false},
 	} {
-		if got := batchSettled(&c.b, c.want); got != c.ok {
-			t.Errorf("%s: batchSettled = %t, want %t", c.name, got, c.ok)
+		if got := c.b.Settled(c.want); got != c.ok {
+			t.Errorf("%s: Settled = %t, want %t", c.name, got, c.ok)
 		}
 	}
 }

@@ -276,6 +276,7 @@ func (p *m365Provider) DataSources(context.Context) []func() datasource.DataSour
 		NewMailClientSettingsDataSource,
 		NewUsersCSVDataSource,
 		NewIMAPMailboxSurveyDataSource,
+		NewMigrationBatchDataSource,
 	}
 }
 

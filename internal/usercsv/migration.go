@@ -20,6 +20,21 @@ type MigrationOptions struct {
 	Name string
 	// Encoding is an encoding option as for [Decode] ("" means "auto").
 	Encoding string
+	// Domain, when set, rewrites the domain of every EmailAddress (the Microsoft 365 mailbox) to
+	// it, the way the users CSV's domain rewrites user names: zhang.san@corp.com becomes
+	// zhang.san@<Domain>, so that one configuration rehearses the move on a staging tenant's
+	// *.onmicrosoft.com addresses. UserName (the source login) is left as it is. Duplicates are
+	// found after the rewrite.
+	Domain string
+}
+
+// RewriteDomain returns addr with its domain replaced by domain ("" leaves it unchanged).
+func RewriteDomain(addr, domain string) string {
+	if domain == "" {
+		return addr
+	}
+	local, _, _ := strings.Cut(addr, "@")
+	return local + "@" + strings.ToLower(domain)
 }
 
 // MigrationRow is one valid row of an IMAP migration CSV.
@@ -246,7 +261,7 @@ func ParseMigration(data []byte, opts MigrationOptions) (*MigrationResult, error
 			bad(mEmail, "EmailAddress is not a valid email address: "+reason, "write the Microsoft 365 mailbox address, e.g. zhang.san@corp.com")
 		default:
 			emailOK = true
-			key := strings.ToLower(r.EmailAddress)
+			key := strings.ToLower(RewriteDomain(r.EmailAddress, opts.Domain))
 			if first, dup := seen[key]; dup {
 				bad(mEmail, fmt.Sprintf("EmailAddress %q is a duplicate of line %d", r.EmailAddress, first),
 					"a mailbox can be in the file only once: remove one of the two rows")
@@ -273,6 +288,7 @@ func ParseMigration(data []byte, opts MigrationOptions) (*MigrationResult, error
 		if !ok {
 			continue
 		}
+		r.EmailAddress = RewriteDomain(r.EmailAddress, opts.Domain)
 		res.Rows = append(res.Rows, r)
 		rec := []string{r.EmailAddress, r.UserName, r.Password}
 		if col[mRoot] >= 0 {
