@@ -426,8 +426,8 @@ func RealisticTiming() Knobs {
 	}
 }
 
-// timingKnobs returns the knobs of a timing profile ("" is TimingInstant).
-func timingKnobs(profile string) (Knobs, error) {
+// TimingKnobs returns the knobs of a timing profile ("" is TimingInstant); an unknown name is an error.
+func TimingKnobs(profile string) (Knobs, error) {
 	switch strings.ToLower(strings.TrimSpace(profile)) {
 	case "", TimingInstant:
 		return Knobs{}, nil

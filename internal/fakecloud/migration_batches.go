@@ -698,7 +698,11 @@ func cmdNewMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 		return nil, Invalid(exCSVValidation, "The CSVData parameter is required for IMAP migrations: send the CSV file "+
 			"with the columns EmailAddress, UserName and Password.") // text UNCONFIRMED
 	}
-	rows, err := parseMigrationCSV(data)
+	allowUnknown, err := p.Bool("AllowUnknownColumnsInCsv")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := parseMigrationCSV(data, allowUnknown)
 	if err != nil {
 		return nil, err
 	}
@@ -859,7 +863,11 @@ func cmdSetMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 	}
 	var rows []csvRow
 	if sentCSV {
-		if rows, err = parseMigrationCSV(data); err != nil {
+		allowUnknown, err := p.Bool("AllowUnknownColumnsInCsv")
+		if err != nil {
+			return nil, err
+		}
+		if rows, err = parseMigrationCSV(data, allowUnknown); err != nil {
 			return nil, err
 		}
 	}

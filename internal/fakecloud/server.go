@@ -97,7 +97,7 @@ func Start(opts Options) (*Server, error) {
 	if seed == nil {
 		seed = DefaultSeed()
 	}
-	base, err := timingKnobs(seed.Timing)
+	base, err := TimingKnobs(seed.Timing)
 	if err != nil {
 		return nil, fmt.Errorf("fakecloud: seed: %w", err)
 	}
