@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 )
 
 func init() {
@@ -288,7 +286,7 @@ func seedDomains(st *State, sd *Seed) error {
 	ensureInitialDomain(st)
 	defaultSet := ""
 	for _, in := range sd.Domains {
-		id, err := dns.NormalizeZone(in.ID)
+		id, err := normalizeZone(in.ID)
 		if err != nil {
 			return fmt.Errorf("seed: domain %q: %v", in.ID, err)
 		}
@@ -319,7 +317,7 @@ func seedDomains(st *State, sd *Seed) error {
 
 	for _, name := range sortedKeys(sd.DomainReferences) {
 		// The domain need not exist yet: the references then apply once a test adds it.
-		key, err := dns.NormalizeZone(name)
+		key, err := normalizeZone(name)
 		if err != nil {
 			return fmt.Errorf("seed: domain_references: %v", err)
 		}
@@ -532,7 +530,7 @@ func (s *Server) handleCreateDomain(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, badRequest("Invalid domain name: the property 'id' is required."))
 		return
 	}
-	id, err := dns.NormalizeZone(raw)
+	id, err := normalizeZone(raw)
 	if err != nil {
 		s.writeAPIError(w, badRequest("Invalid domain name '%s'.", raw)) // UNCONFIRMED wording
 		return
@@ -889,8 +887,7 @@ func (s *Server) checkVerificationDNS(r *http.Request, d Domain) *apiError {
 		return verificationFailed(fmt.Sprintf("Could not find the DNS record %s (TXT) or %s (MX) for %s. "+
 			"(fakecloud: no dns_server knob is set and auto_verify is off.)", txt, mx, d.ID))
 	}
-	res := dns.Resolver{Server: k.DNSServer, Timeout: 2 * time.Second}
-	values, err := res.LookupTXT(r.Context(), d.ID)
+	values, err := lookupTXT(r.Context(), k.DNSServer, d.ID, 2*time.Second)
 	if err != nil {
 		return verificationFailed(fmt.Sprintf("Could not look up the DNS records of %s: %v", d.ID, err))
 	}
@@ -899,10 +896,10 @@ func (s *Server) checkVerificationDNS(r *http.Request, d Domain) *apiError {
 			return nil
 		}
 	}
-	mxs, err := res.LookupMX(r.Context(), d.ID)
+	mxs, err := lookupMX(r.Context(), k.DNSServer, d.ID, 2*time.Second)
 	if err == nil {
 		for _, m := range mxs {
-			if strings.EqualFold(m.Host, mx) {
+			if strings.EqualFold(m, mx) {
 				return nil
 			}
 		}

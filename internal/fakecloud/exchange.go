@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -195,6 +196,10 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 	if values == nil {
 		values = []map[string]any{}
 	}
+	sel := strings.TrimSpace(r.URL.Query().Get("$select"))
+	if sel != "" {
+		values = selectExoProperties(values, sel)
+	}
 
 	size := k.pageSize()
 	if n := preferMaxPageSize(r.Header.Get("Prefer")); n > 0 {
@@ -213,6 +218,9 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 	if len(page) > size {
 		page = page[:size]
 		next := s.exchangeURL + r.URL.Path + "?$skiptoken=" + skipToken(offset+size, digest)
+		if sel != "" {
+			next += "&$select=" + url.QueryEscape(sel)
+		}
 		body["@odata.nextLink"] = next
 	}
 	body["value"] = page
@@ -360,4 +368,31 @@ func (s *Server) writeExoError(w http.ResponseWriter, e *ExoError, form string) 
 	w.Header().Set("X-ExceptionType", e.ExceptionType[strings.LastIndex(e.ExceptionType, ".")+1:])
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// selectExoProperties honours ?$select=A,B on InvokeCommand (reference exchange-admin-api.md §1.3:
+// the module's -PropertiesToLoad): each object keeps the named properties (case-insensitive) and
+// their "Name@..." annotations. Unknown names are ignored (the service's answer to them is
+// UNCONFIRMED).
+func selectExoProperties(values []map[string]any, sel string) []map[string]any {
+	var names []string
+	for _, n := range strings.Split(sel, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, strings.ToLower(n))
+		}
+	}
+	out := make([]map[string]any, len(values))
+	for i, o := range values {
+		p := make(map[string]any, len(names))
+		for k, v := range o {
+			base, _, _ := strings.Cut(k, "@")
+			for _, n := range names {
+				if strings.ToLower(base) == n {
+					p[k] = v
+				}
+			}
+		}
+		out[i] = p
+	}
+	return out
 }

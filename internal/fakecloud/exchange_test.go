@@ -218,7 +218,7 @@ func TestInvokeCommandAuthRoutingAndUnknownCmdlet(t *testing.T) {
 	if resp, _ := f.invoke(u, tok, "Get-MigrationConfig", nil, nil); resp.StatusCode != 404 {
 		t.Fatalf("unknown tenant: %d", resp.StatusCode)
 	}
-	resp, b = f.invoke("", tok, "Get-Mailbox", nil, nil)
+	resp, b = f.invoke("", tok, "Get-TransportRule", nil, nil)
 	if resp.StatusCode != 403 || len(b) != 0 {
 		t.Fatalf("unknown cmdlet: %d %q", resp.StatusCode, b)
 	}

@@ -96,6 +96,19 @@ type Knobs struct {
 	// RandomSeed, when not 0, seeds the random source behind the ratios and the $batch response
 	// order, so runs are repeatable. Setting the knobs again re-seeds it.
 	RandomSeed int64
+
+	// MailboxProvisionDelay is how long Exchange Online takes to create a user's mailbox after a
+	// licence with an Exchange Online service plan is assigned (mailboxes.go). Until then Get-User
+	// shows RecipientTypeDetails "User", Get-Mailbox/Get-Recipient answer not-found, Graph
+	// mailboxSettings answers 404 MailboxNotEnabledForRESTAPI and a migration of the address fails
+	// with MigrationRecipientNotFoundException. 0: at once (the mailbox exists as soon as the
+	// licence does); negative: never (to test a 24-hour timeout). The delay is fixed for a user
+	// when its licence is assigned: changing the knob later does not move mailboxes already
+	// provisioning.
+	MailboxProvisionDelay time.Duration
+	// MailboxProvisionJitter adds a per-user delay in [0, jitter), derived from a hash of the user
+	// id, so that users licensed together do not all get their mailbox at the same instant.
+	MailboxProvisionJitter time.Duration
 }
 
 // Exchange error forms accepted by Knobs.ExchangeErrorForm.
@@ -133,6 +146,7 @@ func (k Knobs) Validate() error {
 	nonNeg("exchange_page_size", int64(k.ExchangePageSize))
 	nonNeg("exchange_lag", int64(k.ExchangeLag))
 	nonNeg("migration_polls_per_step", int64(k.MigrationPollsPerStep))
+	nonNeg("mailbox_provision_jitter", int64(k.MailboxProvisionJitter))
 	if k.DNSServer != "" {
 		if _, port, err := net.SplitHostPort(k.DNSServer); err != nil || port == "" {
 			problems = append(problems, fmt.Sprintf("dns_server must be host:port, got %q", k.DNSServer))
@@ -236,6 +250,8 @@ type knobsJSON struct {
 	AutoVerify               bool         `json:"auto_verify"`
 	StrictBatchDependencies  bool         `json:"strict_batch_dependencies"`
 	RandomSeed               int64        `json:"random_seed"`
+	MailboxProvisionDelay    jsonDuration `json:"mailbox_provision_delay"`
+	MailboxProvisionJitter   jsonDuration `json:"mailbox_provision_jitter"`
 }
 
 // MarshalJSON writes the snake_case form with durations as strings.
@@ -261,6 +277,8 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		AutoVerify:               k.AutoVerify,
 		StrictBatchDependencies:  k.StrictBatchDependencies,
 		RandomSeed:               k.RandomSeed,
+		MailboxProvisionDelay:    jsonDuration(k.MailboxProvisionDelay),
+		MailboxProvisionJitter:   jsonDuration(k.MailboxProvisionJitter),
 	})
 }
 
@@ -293,6 +311,8 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		AutoVerify:               j.AutoVerify,
 		StrictBatchDependencies:  j.StrictBatchDependencies,
 		RandomSeed:               j.RandomSeed,
+		MailboxProvisionDelay:    time.Duration(j.MailboxProvisionDelay),
+		MailboxProvisionJitter:   time.Duration(j.MailboxProvisionJitter),
 	}
 	return nil
 }
@@ -360,5 +380,59 @@ func mergeKnobs(base, over Knobs) Knobs {
 	if over.RandomSeed != 0 {
 		out.RandomSeed = over.RandomSeed
 	}
+	if over.MailboxProvisionDelay != 0 {
+		out.MailboxProvisionDelay = over.MailboxProvisionDelay
+	}
+	if over.MailboxProvisionJitter != 0 {
+		out.MailboxProvisionJitter = over.MailboxProvisionJitter
+	}
 	return out
+}
+
+// Timing profiles accepted by Seed.Timing and cmd/fakecloud -timing.
+const (
+	// TimingInstant is the default: every knob at its zero value, a tenant without delays.
+	TimingInstant = "instant"
+	// TimingRealistic is RealisticTiming.
+	TimingRealistic = "realistic"
+)
+
+// RealisticTiming is a real tenant's clock scaled down to seconds, so that a test meets every
+// delay a real apply meets (mailboxes that appear after licensing, objects that 404 right after
+// their creation, batches that take several polls per step) without waiting hours. Each field
+// gives the real figure and the scaled one; fields not set stay instant.
+//
+// It is not the default of Knobs{} (nor of the provider's tests): select it with
+// Seed.Timing = "realistic", `fakecloud -timing realistic`, or Options.Knobs = RealisticTiming().
+func RealisticTiming() Knobs {
+	return Knobs{
+		// Real: Exchange Online creates the mailbox "typically" within 30 minutes of licensing, up
+		// to 24 hours (https://learn.microsoft.com/exchange/troubleshoot/user-and-shared-mailboxes/delays-provision-mailbox-sync-changes).
+		// Scaled: 2 s, plus up to 2 s per user (a 30-minute spread becomes 2 s).
+		MailboxProvisionDelay:  2 * time.Second,
+		MailboxProvisionJitter: 2 * time.Second,
+		// Real: a Graph object read right after its creation may answer 404 for a few seconds
+		// (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
+		// Scaled: 1 s, the same order of magnitude.
+		ReadAfterWriteLag: time.Second,
+		// Real: objects made by Exchange New-* cmdlets (migration endpoints and batches) can
+		// answer not-found for seconds to minutes while the directory replicates. Scaled: 1 s.
+		ExchangeLag: time.Second,
+		// Real: a batch spends minutes in Starting and Stopping/Completing/Removing and hours in
+		// Syncing (initial sync; incremental syncs every 24 hours,
+		// https://learn.microsoft.com/exchange/mailbox-migration/manage-migration-batches).
+		// Scaled: 3 Get-MigrationBatch polls per transitional status, so a client must keep polling.
+		MigrationPollsPerStep: 3,
+	}
+}
+
+// TimingKnobs returns the knobs of a timing profile ("" is TimingInstant); an unknown name is an error.
+func TimingKnobs(profile string) (Knobs, error) {
+	switch strings.ToLower(strings.TrimSpace(profile)) {
+	case "", TimingInstant:
+		return Knobs{}, nil
+	case TimingRealistic:
+		return RealisticTiming(), nil
+	}
+	return Knobs{}, fmt.Errorf("timing %q is not %q or %q", profile, TimingInstant, TimingRealistic)
 }

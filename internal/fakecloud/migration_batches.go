@@ -457,25 +457,22 @@ func duplicateText(addr, batch string) string {
 		"other batch and try again.", addr, batch)
 }
 
-// mailboxProblem says why addr cannot be the target of an IMAP migration ("" when it can). IMAP
-// migrations do not create mailboxes: the address must be the userPrincipalName of a user of the
-// tenant whose licence includes Exchange Online (reference §5.2).
-func mailboxProblem(st *State, addr string) string {
-	for _, u := range st.Users {
-		if u.Deleted || !strings.EqualFold(u.UserPrincipalName, addr) {
-			continue
-		}
-		if !hasExchangePlan(st, u.AssignedLicenses) {
-			return "the user has no licence that includes Exchange Online, so it has no mailbox"
-		}
-		return ""
-	}
-	return "no user of the tenant has this address"
+// recipientNotFoundText is the per-user error of a row whose EmailAddress is not a proxy address
+// of a mailbox of the tenant: IMAP migrations do not create mailboxes
+// (https://learn.microsoft.com/exchange/troubleshoot/move-or-migrate-mailboxes/troubleshoot-issues-with-imap-mailbox-migration).
+// The "MigrationRecipientNotFoundException: " prefix and the quotes around the address are as an
+// admin reported them (exact quoting UNCONFIRMED).
+func recipientNotFoundText(addr string) string {
+	return fmt.Sprintf("MigrationRecipientNotFoundException: A recipient wasn't found for \"%s\" on the target. Create "+
+		"a recipient of the appropriate type for this migration on the target and try again.", addr)
 }
 
-// admitUserLocked checks a user that is about to be queued: already in another batch, or without a
-// target mailbox. It marks the user Failed and returns false when it cannot be migrated.
-func admitUserLocked(st *State, b *MigrationBatch, u *MigrationUser, now time.Time) bool {
+// admitUserLocked checks a user that is about to be queued (a new row) or started (dispatch):
+// already in another batch, or, when recipient is set, without a target mailbox at this moment
+// (mailboxes.go: a licensed user whose mailbox is still provisioning has none). It marks the user
+// Failed and returns false when it cannot be migrated. A failed user is not retried by itself:
+// Start-MigrationBatch queues it again.
+func admitUserLocked(st *State, b *MigrationBatch, u *MigrationUser, now time.Time, recipient bool) bool {
 	fail := func(summary, detail string) bool {
 		u.Status, u.ErrorSummary, u.ErrorDetail, u.LastUpdated = userFailed, summary, detail, now
 		return false
@@ -486,24 +483,26 @@ func admitUserLocked(st *State, b *MigrationBatch, u *MigrationUser, now time.Ti
 		return fail(text, "Error: UserDuplicateInOtherBatchException: "+text)
 	}
 	u.DuplicateOf = ""
-	if why := mailboxProblem(st, u.EmailAddress); why != "" {
-		// Exception name and text UNCONFIRMED.
-		text := fmt.Sprintf("Error: MigrationRecipientNotFoundException: The mailbox \"%s\" couldn't be found in the "+
-			"target organization: %s. Create and license the user before migrating it.", u.EmailAddress, why)
+	if !recipient {
+		return true
+	}
+	if _, ok := recipientForAddressLocked(st, u.EmailAddress, now); !ok {
+		text := recipientNotFoundText(u.EmailAddress)
 		return fail(text, text)
 	}
 	u.ErrorSummary, u.ErrorDetail = "", ""
 	return true
 }
 
-// newUsers turns CSV rows into queued users of b, admitting each (duplicates and missing mailboxes
-// fail at once, as the service reports them right after the batch is created).
+// newUsers turns CSV rows into queued users of b, admitting each (duplicates fail at once, as the
+// service reports them right after the batch is created; the target mailbox is checked when the
+// user starts, see dispatchLocked).
 func newUsers(st *State, b *MigrationBatch, rows []csvRow, now time.Time) []MigrationUser {
 	out := make([]MigrationUser, 0, len(rows))
 	for _, r := range rows {
 		u := MigrationUser{GUID: newGUID(), EmailAddress: r.EmailAddress, UserName: r.UserName, UserRoot: r.UserRoot,
 			Password: r.Password, Status: userQueued, Created: now, LastUpdated: now}
-		admitUserLocked(st, b, &u, now)
+		admitUserLocked(st, b, &u, now, false)
 		out = append(out, u)
 	}
 	return out
@@ -518,7 +517,7 @@ func (s *Server) dispatchLocked(st *State, b *MigrationBatch, now time.Time) *sy
 	var job *syncJob
 	for i := range b.Users {
 		u := &b.Users[i]
-		if u.Status != userQueued || !admitUserLocked(st, b, u, now) {
+		if u.Status != userQueued || !admitUserLocked(st, b, u, now, true) {
 			continue
 		}
 		u.Status, u.LastUpdated = userSyncing, now
@@ -699,7 +698,11 @@ func cmdNewMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 		return nil, Invalid(exCSVValidation, "The CSVData parameter is required for IMAP migrations: send the CSV file "+
 			"with the columns EmailAddress, UserName and Password.") // text UNCONFIRMED
 	}
-	rows, err := parseMigrationCSV(data)
+	allowUnknown, err := p.Bool("AllowUnknownColumnsInCsv")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := parseMigrationCSV(data, allowUnknown)
 	if err != nil {
 		return nil, err
 	}
@@ -860,7 +863,11 @@ func cmdSetMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 	}
 	var rows []csvRow
 	if sentCSV {
-		if rows, err = parseMigrationCSV(data); err != nil {
+		allowUnknown, err := p.Bool("AllowUnknownColumnsInCsv")
+		if err != nil {
+			return nil, err
+		}
+		if rows, err = parseMigrationCSV(data, allowUnknown); err != nil {
 			return nil, err
 		}
 	}
@@ -989,8 +996,19 @@ func cmdStartMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, err
 	return batchAction(ctx, p, func(b *MigrationBatch, now time.Time) error {
 		switch b.Status {
 		case batchCreated, batchStopped, batchSyncedWithErrors:
+			// SyncedWithErrors: the failed users are queued again and the batch goes back through
+			// Starting and Syncing (Start-MigrationBatch "can be run at any time to retry failed
+			// users", https://learn.microsoft.com/powershell/module/exchange/start-migrationbatch).
 			startLocked(b, now)
 			b.StartAfter = time.Time{}
+			return nil
+		case batchStarting, batchSyncing:
+			// Already running: only the failed users are queued again; they start on a later poll.
+			for i := range b.Users {
+				if u := &b.Users[i]; u.Status == userFailed {
+					u.Status, u.LastUpdated = userQueued, now
+				}
+			}
 			return nil
 		}
 		return stateError(b, "started")

@@ -533,7 +533,8 @@ func TestMigrationEngineStopsOnClose(t *testing.T) {
 }
 
 // TestMigrationBatchNeedsLicensedMailboxes: an address that is no user of the tenant, or a user
-// without an Exchange Online licence, fails at once; the others migrate.
+// without an Exchange Online licence, has no mailbox: the row is accepted, and fails with
+// MigrationRecipientNotFoundException when the batch starts it; the others migrate.
 func TestMigrationBatchNeedsLicensedMailboxes(t *testing.T) {
 	seed := migSeed("alice@contoso.com")
 	seed.Users = append(seed.Users, SeedUser{User: User{UserPrincipalName: "bob@contoso.com",
@@ -543,20 +544,24 @@ func TestMigrationBatchNeedsLicensedMailboxes(t *testing.T) {
 	nb := f.exo("New-MigrationBatch", map[string]any{"Name": "B", "SourceEndpoint": "Exmail", "AutoStart": true,
 		"CSVData": byteArray(csvBytes([2]string{"alice@contoso.com", alicePW}, [2]string{"bob@contoso.com", bobPW},
 			[2]string{"carol@contoso.com", carolPW}))}).Value[0]
-	if count(t, nb, "FailedCount") != 2 || count(t, nb, "TotalCount") != 3 {
+	if count(t, nb, "FailedCount") != 0 || count(t, nb, "TotalCount") != 3 {
 		t.Fatalf("new batch: %v", nb)
 	}
+	b := f.waitBatch("B", batchSynced, batchSyncedWithErrors)
+	if b["Status"] != batchSyncedWithErrors || count(t, b, "SyncedCount") != 1 || count(t, b, "FailedCount") != 2 {
+		t.Fatalf("synced: %v", b)
+	}
 	users := f.users("B")
-	for addr, why := range map[string]string{"bob@contoso.com": "no licence that includes Exchange Online",
-		"carol@contoso.com": "no user of the tenant has this address"} {
-		if u := users[addr]; u["Status"] != userFailed || !strings.Contains(u["ErrorSummary"].(string), why) ||
-			!strings.Contains(u["ErrorSummary"].(string), "MigrationRecipientNotFoundException") {
+	for _, addr := range []string{"bob@contoso.com", "carol@contoso.com"} {
+		want := `MigrationRecipientNotFoundException: A recipient wasn't found for "` + addr + `" on the target. ` +
+			"Create a recipient of the appropriate type for this migration on the target and try again."
+		if u := users[addr]; u["Status"] != userFailed || u["ErrorSummary"] != want {
 			t.Fatalf("%s: %v", addr, u)
 		}
-	}
-	b := f.waitBatch("B", batchSynced, batchSyncedWithErrors)
-	if b["Status"] != batchSyncedWithErrors || count(t, b, "SyncedCount") != 1 {
-		t.Fatalf("synced: %v", b)
+		st := f.exo("Get-MigrationUserStatistics", map[string]any{"Identity": addr}).Value[0]
+		if st["Error"] != want {
+			t.Fatalf("%s statistics: %v", addr, st["Error"])
+		}
 	}
 }
 

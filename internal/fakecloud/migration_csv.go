@@ -4,10 +4,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"bytes"
+	"encoding/csv"
+	"io"
+	"net/mail"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // csvRow is one accepted row of a migration CSV.
@@ -70,28 +76,156 @@ func csvDataParam(p Params) (data []byte, sent bool, err error) {
 	return nil, true, csvConversionError("expected a ByteArrayType object or a base64 string")
 }
 
-// parseMigrationCSV checks an IMAP migration CSV with usercsv.ParseMigration (header
-// EmailAddress,UserName,Password[,UserRoot], at most 50,000 rows and 10 MB, one row per address).
-// The fake refuses the whole CSV on any problem; the service may instead fail single rows
-// (UNCONFIRMED). Problem texts never contain a password.
-func parseMigrationCSV(data []byte) ([]csvRow, error) {
-	res, err := usercsv.ParseMigration(data, usercsv.MigrationOptions{Name: "CSVData"})
-	if err != nil {
-		return nil, Invalid(exCSVValidation, err.Error())
+// Limits of an IMAP migration CSV: "up to 50,000 rows ... and can be as large as 10 MB"
+// (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/csv-files-for-imap-migrations).
+const (
+	maxMigrationRows  = 50000
+	maxMigrationBytes = 10 * 1024 * 1024
+)
+
+// migrationColumns are the CSV's attributes: the first three are required, UserRoot is optional.
+var migrationColumns = []string{"EmailAddress", "UserName", "Password", "UserRoot"}
+
+// csvInvalid is the 400 of a CSV the service refuses.
+func csvInvalid(format string, args ...any) *ExoError {
+	return Invalid(exCSVValidation, fmt.Sprintf(format, args...))
+}
+
+// decodeMigrationCSV turns CSVData into text: UTF-8 (with or without a BOM) or, with its BOM,
+// UTF-16 ("Unicode" in Excel's Save As); the documentation asks for UTF-8 or Unicode when the
+// file holds non-ASCII characters.
+func decodeMigrationCSV(data []byte) (string, *ExoError) {
+	var enc encoding.Encoding
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		enc = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
 	}
-	if len(res.Problems) > 0 {
-		const show = 10
-		msgs := res.Problems.Strings()
-		more := ""
-		if len(msgs) > show {
-			more = fmt.Sprintf(" (and %d more)", len(msgs)-show)
-			msgs = msgs[:show]
+	if enc != nil {
+		out, err := enc.NewDecoder().Bytes(data)
+		if err != nil {
+			return "", csvInvalid("The CSV file couldn't be read as Unicode (UTF-16) text. Save it as UTF-8 and re-submit it.")
 		}
-		return nil, Invalid(exCSVValidation, "The CSV file isn't valid: "+strings.Join(msgs, "; ")+more)
+		data = out
 	}
-	rows := make([]csvRow, 0, len(res.Rows))
-	for _, r := range res.Rows {
-		rows = append(rows, csvRow{EmailAddress: r.EmailAddress, UserName: r.UserName, Password: r.Password, UserRoot: r.UserRoot})
+	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
+	if !utf8.Valid(data) {
+		// UNCONFIRMED text: the service's answer to a file in another encoding (e.g. GBK) is not documented.
+		return "", csvInvalid("The CSV file isn't valid UTF-8 text. Save it as UTF-8 or Unicode and re-submit it.")
+	}
+	return string(data), nil
+}
+
+// parseMigrationCSV reads an IMAP migration CSV the way the service checks it
+// (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/csv-files-for-imap-migrations):
+// a header row with EmailAddress, UserName and Password and optionally UserRoot, in any order and
+// case, attribute names without spaces; unknown columns only with AllowUnknownColumnsInCsv; at
+// most 50,000 rows and 10 MB; every row with the header's number of columns; one row per
+// EmailAddress. The first problem refuses the whole CSV (the texts of empty files, too many rows,
+// missing columns and wrong column counts are the EAC's, from
+// https://learn.microsoft.com/exchange/troubleshoot/move-or-migrate-mailboxes/troubleshoot-issues-with-imap-mailbox-migration;
+// the others are UNCONFIRMED). No text quotes a field other than a header name or a valid
+// address, so a password never appears in an error.
+func parseMigrationCSV(data []byte, allowUnknownColumns bool) ([]csvRow, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, csvInvalid("Upload file can't be empty.")
+	}
+	if len(data) > maxMigrationBytes {
+		return nil, csvInvalid("The CSV file is larger than 10 MB. Please divide the file into two or more files and "+
+			"submit them separately.") // UNCONFIRMED text
+	}
+	text, xe := decodeMigrationCSV(data)
+	if xe != nil {
+		return nil, xe
+	}
+	r := csv.NewReader(strings.NewReader(text))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, csvInvalid("The header row of the CSV file couldn't be read. Please edit the CSV file and re-submit it.")
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		name := strings.TrimSpace(h)
+		canonical := ""
+		for _, c := range migrationColumns {
+			switch {
+			case strings.EqualFold(name, c):
+				canonical = c
+			case strings.EqualFold(strings.Join(strings.Fields(name), ""), c):
+				return nil, csvInvalid("Attribute names can't contain spaces: %q is invalid. You must use %q. Please edit "+
+					"the CSV file and re-submit it.", name, c) // UNCONFIRMED text, modelled on the documentation
+			}
+		}
+		if canonical == "" {
+			if !allowUnknownColumns {
+				return nil, csvInvalid("Column %d of the header row isn't one of EmailAddress, UserName, Password or "+
+					"UserRoot. Remove it, or use AllowUnknownColumnsInCsv.", i+1) // UNCONFIRMED text
+			}
+			continue
+		}
+		if _, dup := col[canonical]; dup {
+			return nil, csvInvalid("Column %q appears more than once in the CSV file. Please edit the CSV file and "+
+				"re-submit it.", canonical) // UNCONFIRMED text
+		}
+		col[canonical] = i
+	}
+	for _, c := range migrationColumns[:3] {
+		if _, ok := col[c]; !ok {
+			return nil, csvInvalid("Column %q is missing from the CSV file. The import process can't continue because "+
+				"this column is required. Please edit the CSV file and re-submit it.", c)
+		}
+	}
+	var rows []csvRow
+	seen := map[string]int{}
+	for n := 2; ; n++ { // n: the row's number in the file, the header being row 1
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvInvalid("Row %d of the CSV file couldn't be read (a quote is misplaced). Please edit this row "+
+				"and re-submit the file.", n) // UNCONFIRMED text
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		if len(rows) == maxMigrationRows {
+			return nil, csvInvalid("The CSV file contains more than 50,000 rows. Please divide the file into two or more " +
+				"files and submit them separately.")
+		}
+		if len(rec) != len(header) {
+			return nil, csvInvalid("Row %d has the wrong number of columns. Expected number: %d. Actual number: %d. "+
+				"Please edit this row and re-submit the file.", n, len(header), len(rec))
+		}
+		row := csvRow{
+			EmailAddress: strings.TrimSpace(rec[col["EmailAddress"]]),
+			UserName:     strings.TrimSpace(rec[col["UserName"]]),
+			Password:     rec[col["Password"]],
+		}
+		if i, ok := col["UserRoot"]; ok {
+			row.UserRoot = strings.TrimSpace(rec[i])
+		}
+		// UNCONFIRMED texts below.
+		if _, err := mail.ParseAddress(row.EmailAddress); err != nil || strings.ContainsAny(row.EmailAddress, " <>") {
+			return nil, csvInvalid("Row %d: the EmailAddress value isn't a valid SMTP address. Please edit this row and "+
+				"re-submit the file.", n)
+		}
+		if row.UserName == "" || row.Password == "" {
+			return nil, csvInvalid("Row %d: UserName and Password can't be empty. Please edit this row and re-submit the "+
+				"file.", n)
+		}
+		key := strings.ToLower(row.EmailAddress)
+		if first, dup := seen[key]; dup {
+			return nil, csvInvalid("Rows %d and %d have the same EmailAddress %q. Each mailbox can be in the CSV file only "+
+				"once. Please edit the CSV file and re-submit it.", first, n, row.EmailAddress)
+		}
+		seen[key] = n
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, csvInvalid("The CSV file has no rows after the header row. Add one row per mailbox and re-submit it.") // UNCONFIRMED text
 	}
 	return rows, nil
 }

@@ -9,13 +9,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 )
 
 // The migration engine: while a batch is Syncing it logs in to the source endpoint's IMAP server
-// with every user's CSV credentials and counts the mailbox with imapcheck.Count, so a wrong
-// password fails that user and synced counts equal the real mailbox. Each job runs in its own
+// with every user's CSV credentials and counts the mailbox (imap_source.go), so a wrong password
+// fails that user and synced counts equal the real mailbox. Each job runs in its own
 // goroutine (a request never waits for IMAP); Close cancels the jobs and waits for them.
 
 // Engine limits.
@@ -146,12 +144,17 @@ func (e *migrationEngine) launch(j *syncJob) {
 }
 
 // target is the IMAP server of an endpoint.
-func (e *migrationEngine) target(ep MigrationEndpoint) imapcheck.Target {
-	return imapcheck.Target{
-		Host: ep.RemoteServer, Port: ep.Port, Security: ep.Security,
-		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: e.roots,
-		DialTimeout: 10 * time.Second, CommandTimeout: time.Minute,
+func (e *migrationEngine) target(ep MigrationEndpoint) imapTarget {
+	port := ep.Port
+	if port == 0 {
+		port = 143
+		if strings.EqualFold(ep.Security, "Ssl") {
+			port = 993
+		}
 	}
+	return imapTarget{host: ep.RemoteServer, port: port, security: ep.Security,
+		acceptUntrusted: ep.AcceptUntrustedCertificates, roots: e.roots,
+		dialTimeout: 10 * time.Second, commandTimeout: time.Minute}
 }
 
 // run syncs the job's users, at most MaxConcurrentMigrations of the endpoint (and the engine's
@@ -207,13 +210,12 @@ func (e *migrationEngine) syncUser(ctx context.Context, j *syncJob, u jobUser) {
 			"then Start-MigrationBatch."}
 	default:
 		uctx, cancel := context.WithTimeout(ctx, engineUserTimeout)
-		mb, err := imapcheck.Count(uctx, e.target(j.endpoint), imapcheck.Credential{
-			EmailAddress: u.email, UserName: u.userName, Password: u.password, UserRoot: u.userRoot})
+		folders, err := imapCountMailbox(uctx, e.target(j.endpoint), u)
 		cancel()
 		if ctx.Err() != nil {
 			return // stopped, removed or closing: the batch's state says what happens next
 		}
-		res = resultFrom(mb, err, j.exclude, j.include)
+		res = resultFrom(folders, err, j.exclude, j.include)
 	}
 	if res.detail == "" {
 		res.detail = res.summary
@@ -252,27 +254,24 @@ func (e *migrationEngine) syncUser(ctx context.Context, j *syncJob, u jobUser) {
 // errAbandoned makes mutate skip persisting a result nobody waits for any more.
 var errAbandoned = fmt.Errorf("fakecloud: sync result abandoned")
 
-// resultFrom turns imapcheck's count into the user's counters or error.
-func resultFrom(mb imapcheck.Mailbox, err error, exclude, include []string) userResult {
+// resultFrom turns the count into the user's counters or error.
+func resultFrom(folders []imapFolder, err *imapError, exclude, include []string) userResult {
 	if err != nil {
-		kind, msg := imapcheck.KindProtocol, err.Error()
-		if ie, ok := err.(*imapcheck.Error); ok {
-			kind, msg = ie.Kind, ie.Message
-		}
-		return userResult{summary: imapErrorSummary(kind, mb.Login.OK), detail: imapErrorSummary(kind, mb.Login.OK) + " --> " + msg}
+		summary := imapErrorSummary(err.kind, err.loggedIn)
+		return userResult{summary: summary, detail: summary + " --> " + err.msg}
 	}
 	var r userResult
 	r.ok = true
-	for _, f := range mb.Folders {
-		if f.Skipped || !folderMigrates(f.Name, exclude, include) {
+	for _, f := range folders {
+		if f.skipped || !folderMigrates(f.name, exclude, include) {
 			continue
 		}
-		r.total += f.Messages
-		r.skipped += f.ItemsOver35MB
-		r.bytes += f.Bytes
+		r.total += f.messages
+		r.skipped += f.over
+		r.bytes += f.bytes
 	}
 	// At most 500,000 items migrate (newest first); larger items are skipped.
-	r.synced = min(r.total-r.skipped, imapcheck.MaxItems)
+	r.synced = min(r.total-r.skipped, maxMigrationItems)
 	return r
 }
 
@@ -280,14 +279,14 @@ func resultFrom(mb imapcheck.Mailbox, err error, exclude, include []string) user
 // admins report from Exchange Online; the others are modelled on it. All UNCONFIRMED.
 func imapErrorSummary(kind string, loggedIn bool) string {
 	switch {
-	case kind == imapcheck.KindAuth:
+	case kind == imapKindAuth:
 		return "Error: ImapAuthenticationException: The username or password for this account is incorrect, or IMAP " +
 			"access is disabled."
 	case loggedIn:
 		return "Error: ImapCommunicationException: The IMAP server stopped answering while the mailbox was being read."
-	case kind == imapcheck.KindTLS:
+	case kind == imapKindTLS:
 		return "Error: ImapCommunicationException: A secure connection to the IMAP server couldn't be established."
-	case kind == imapcheck.KindCanceled:
+	case kind == imapKindCanceled:
 		return "Error: MigrationTransientException: The migration was interrupted."
 	}
 	return "Error: ImapCommunicationException: The connection to the IMAP server couldn't be established."
@@ -329,15 +328,18 @@ func folderMigrates(name string, exclude, include []string) bool {
 // probe checks that the IMAP server answers: connect, secure the connection as Security says,
 // read the greeting and try a LOGIN with a made-up account (the service tests the endpoint
 // without credentials). A rejected login still proves the server works.
-func (e *migrationEngine) probe(ctx context.Context, t imapcheck.Target) (bool, string) {
+func (e *migrationEngine) probe(ctx context.Context, t imapTarget) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	res := imapcheck.CheckLogins(ctx, t, []imapcheck.Credential{{
-		UserName: "fakecloud-connectivity-probe", Password: randomSecret(24)}}, 1)[0]
-	if res.OK || res.Kind == imapcheck.KindAuth {
+	s, err := imapOpen(ctx, t, "fakecloud-connectivity-probe", randomSecret(24))
+	if err == nil {
+		s.close()
 		return true, ""
 	}
-	return false, res.Error
+	if err.kind == imapKindAuth {
+		return true, ""
+	}
+	return false, err.msg
 }
 
 // connectionFailed is the error of New/Set-MigrationEndpoint when the server cannot be reached.

@@ -154,6 +154,17 @@ func cmdGetMigrationUser(ctx *CmdletContext, p Params) ([]map[string]any, error)
 		vals[i] = strings.TrimSpace(v)
 	}
 	id, batchID, email, mailbox, status, summary := vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
+	// -ResultSize cuts the list when sent. Without it the fake returns every user (paged): the
+	// service's default for Get-MigrationUser is UNCONFIRMED (1000 for most Get-* cmdlets), so a
+	// client should send "Unlimited".
+	limit := -1
+	if p.Has("ResultSize") {
+		n, err := resultSize(p, 1000)
+		if err != nil {
+			return nil, err
+		}
+		limit = n
+	}
 	var out []map[string]any
 	var xe *ExoError
 	ctx.Read(func(st *State) {
@@ -196,6 +207,10 @@ func cmdGetMigrationUser(ctx *CmdletContext, p Params) ([]map[string]any, error)
 	})
 	if xe != nil {
 		return nil, xe
+	}
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
+		ctx.Warn("%s", moreResultsWarning)
 	}
 	return out, nil
 }

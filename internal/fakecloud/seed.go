@@ -43,6 +43,9 @@ type Seed struct {
 	Users []SeedUser `json:"users,omitempty"`
 	// Knobs are the initial fault knobs; Options.Knobs and command-line flags override them.
 	Knobs Knobs `json:"knobs"`
+	// Timing selects a timing profile the knobs start from: "instant" (default, Knobs{}) or
+	// "realistic" (RealisticTiming). Non-zero Knobs fields, Options.Knobs and flags override it.
+	Timing string `json:"timing,omitempty"`
 }
 
 // App is an app registration (service principal) of the fake tenant.
@@ -248,6 +251,7 @@ func (sd *Seed) toState() (*State, error) {
 	if err := seedUsers(st, sd); err != nil {
 		return nil, err
 	}
+	seedMailboxes(st) // seeded users with an Exchange Online licence have their mailbox from the start
 	return st, nil
 }
 

@@ -97,7 +97,11 @@ func Start(opts Options) (*Server, error) {
 	if seed == nil {
 		seed = DefaultSeed()
 	}
-	knobs := mergeKnobs(seed.Knobs, opts.Knobs)
+	base, err := TimingKnobs(seed.Timing)
+	if err != nil {
+		return nil, fmt.Errorf("fakecloud: seed: %w", err)
+	}
+	knobs := mergeKnobs(mergeKnobs(base, seed.Knobs), opts.Knobs)
 	if err := knobs.Validate(); err != nil {
 		return nil, err
 	}

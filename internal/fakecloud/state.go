@@ -45,6 +45,10 @@ type State struct {
 	// MigrationBatches are the Exchange migration batches with their users (migration_batches.go).
 	// User passwords are never written to the state file.
 	MigrationBatches []MigrationBatch `json:"migration_batches,omitempty"`
+
+	// Mailboxes are the Exchange Online mailboxes by user id, provisioning ones included
+	// (mailboxes.go).
+	Mailboxes map[string]Mailbox `json:"mailboxes,omitempty"`
 }
 
 // MigrationEndpoint is an Exchange Online migration endpoint (IMAP only, for now).
@@ -156,6 +160,9 @@ func loadStateFile(path string) (*State, error) {
 		return nil, fmt.Errorf("state file %s has no apps", path)
 	}
 	ensureInitialDomain(&st) // state files written before domains existed
+	if st.Mailboxes == nil {
+		seedMailboxes(&st) // state files written before mailboxes were modelled: licensed users have one
+	}
 	st.Version = stateVersion
 	return &st, nil
 }

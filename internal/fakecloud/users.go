@@ -1069,6 +1069,7 @@ func (s *Server) handleAssignLicense(w http.ResponseWriter, r *http.Request) {
 		}
 		u.AssignedLicenses = keep
 		st.Users[id] = u
+		s.mailboxLicencesChangedLocked(st, u) // mailboxes.go: provisioning starts or is cancelled
 		obj = entraUserJSON(st, u)
 		return nil
 	})

@@ -1,7 +1,7 @@
 // Command fakecloud runs the local Microsoft 365 (Entra login, Graph subset, Exchange
 // InvokeCommand) until SIGTERM or SIGINT.
 //
-//	go run ./internal/fakecloud/cmd/fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE]
+//	go run ./internal/fakecloud/cmd/fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [-timing realistic]
 //
 // When the listeners are up it writes F (JSON: login_endpoint, graph_endpoint, exchange_endpoint,
 // ca_cert_file, tenant_id, client_id, client_secret). Knob flags override the seed's knobs.
@@ -31,6 +31,8 @@ func run(args []string, stderr io.Writer) int {
 	seedFile := fs.String("seed", "", "seed JSON file (tenant, apps, skus, migration_endpoints, imap_root_cas, domains, domain_references, knobs)")
 	stateFile := fs.String("state", "", "state file: loaded if it exists (wins over the seed), rewritten after every change")
 	verbose := fs.Bool("v", false, "log one line per request to stderr")
+	timing := fs.String("timing", "", `timing profile the knobs start from: "instant" (default) or "realistic" `+
+		"(a real tenant's delays scaled to seconds; overrides the seed's timing field; knob flags still win)")
 
 	var k fakecloud.Knobs
 	fs.DurationVar(&k.Latency, "latency", 0, "latency added to every request (all services), e.g. 50ms")
@@ -55,6 +57,10 @@ func run(args []string, stderr io.Writer) int {
 	fs.BoolVar(&k.StrictBatchDependencies, "strict-batch-dependencies", false,
 		"$batch refuses dependsOn patterns that are neither fully parallel nor fully sequential")
 	fs.Int64Var(&k.RandomSeed, "random-seed", 0, "seed for the ratios and $batch order (0 = random)")
+	fs.DurationVar(&k.MailboxProvisionDelay, "mailbox-provision-delay", 0,
+		"time from an Exchange Online licence to its mailbox (0 = at once, negative = never)")
+	fs.DurationVar(&k.MailboxProvisionJitter, "mailbox-provision-jitter", 0,
+		"extra per-user provisioning time in [0, jitter), derived from the user id")
 	var imapRootCAs []string
 	fs.Func("imap-root-ca", "PEM file of a CA the migration engine trusts for IMAP servers (repeatable; adds to the seed's imap_root_cas)",
 		func(v string) error {
@@ -126,6 +132,10 @@ func run(args []string, stderr io.Writer) int {
 			knobs.StrictBatchDependencies = k.StrictBatchDependencies
 		case "random-seed":
 			knobs.RandomSeed = k.RandomSeed
+		case "mailbox-provision-delay":
+			knobs.MailboxProvisionDelay = k.MailboxProvisionDelay
+		case "mailbox-provision-jitter":
+			knobs.MailboxProvisionJitter = k.MailboxProvisionJitter
 		}
 	})
 	if err := knobs.Validate(); err != nil {
@@ -133,6 +143,13 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	seed.Knobs = knobs
+	if *timing != "" {
+		seed.Timing = *timing
+	}
+	if _, err := fakecloud.TimingKnobs(seed.Timing); err != nil {
+		_, _ = fmt.Fprintf(stderr, "fakecloud: %v\n", err)
+		return 2
+	}
 
 	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile, IMAPRootCAs: imapRootCAs}
 	if *verbose {
