@@ -42,7 +42,9 @@ func (d *migrationBatchDataSource) Metadata(_ context.Context, req datasource.Me
 }
 
 func (d *migrationBatchDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	count := func(desc string) schema.Int64Attribute { return schema.Int64Attribute{Computed: true, MarkdownDescription: desc} }
+	count := func(desc string) schema.Int64Attribute {
+		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An Exchange Online migration batch as the service reports it now (`Get-MigrationBatch`, `Get-MigrationUser`): status, per-user status " +
 			"and counts, failures. Read at every plan, so a `precondition` on `all_synced` stops the cutover (the MX switch) until every mailbox has finished " +

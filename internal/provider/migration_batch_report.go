@@ -32,8 +32,8 @@ var batchUserAttrTypes = map[string]attr.Type{
 // batchUser is one user of a batch report.
 type batchUser struct {
 	Status, StatusSummary, Error, LastSync string
-	ItemsSynced, ItemsSkipped                int64
-	ItemsInSource, BytesTransferred          int64
+	ItemsSynced, ItemsSkipped              int64
+	ItemsInSource, BytesTransferred        int64
 }
 
 // failed reports a user whose migration failed (StatusSummary Failed, or Status Failed /
