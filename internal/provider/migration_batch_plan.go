@@ -93,9 +93,8 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if c == nil || len(emails) == 0 {
 		return
 	}
-	if !r.checkTargets(ctx, plan, c, &resp.Diagnostics) {
-		return
-	}
+	// Every problem in one plan: the targets check does not hide the other-batch check.
+	r.checkTargets(ctx, plan, c, &resp.Diagnostics)
 	added := emails
 	if !creating {
 		added = difference(emails, setStrings(state.Members))

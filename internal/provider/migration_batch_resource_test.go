@@ -298,15 +298,20 @@ resource "m365_migration_batch" "wave2" {
 
 func TestAccMigrationBatchLifecycle(t *testing.T) {
 	users := sourceMailboxes()
-	// ghost has a source mailbox but no Microsoft 365 mailbox: the service fails that user.
+	// ghost has a source mailbox and a Microsoft 365 mailbox, but the CSV has a wrong password
+	// for it and the preflight is skipped after the first step: the service fails that user.
 	users["ghost@contoso.com"] = imaptest.User{Password: "Gh-secret-11aa", Folders: map[string][]imaptest.Message{"INBOX": make([]imaptest.Message, 2)}}
 	srv := imaptest.StartMemServer(t, users, imaptest.SecuritySsl)
+	seed := migrationSeed(srv)
+	seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: "ghost@contoso.com", UsageLocation: "CN",
+		AssignedLicenses: []fakecloud.AssignedLicense{{SkuID: fakecloud.SkuExchangeStandard}}}})
 	// New objects answer not-found for a while, and some requests are throttled (429, or the
 	// concurrency text): every wait and read copes.
-	e := newTestEnv(t, migrationSeed(srv), fakecloud.Knobs{ExchangeLag: 500 * time.Millisecond,
+	e := newTestEnv(t, seed, fakecloud.Knobs{ExchangeLag: 500 * time.Millisecond,
 		ExchangeThrottleRatio: 0.1, ExchangeConcurrencyRatio: 0.05, RetryAfter: 0.01, RandomSeed: 7})
 	exo := exoClient(t, e)
-	file := writeTestFile(t, t.TempDir(), "wave.csv", []byte(migrationCSVText(users, []string{"zhang.san@contoso.com", "ghost@contoso.com"}, nil)))
+	file := writeTestFile(t, t.TempDir(), "wave.csv", []byte(migrationCSVText(users, []string{"zhang.san@contoso.com", "ghost@contoso.com"},
+		map[string]string{"ghost@contoso.com": "not-the-password"})))
 	addr := "m365_migration_batch.w"
 	cfg := func(untrusted bool, extra string) string {
 		wait := "synced"
@@ -319,10 +324,12 @@ resource "m365_migration_batch" "w" {
   source_endpoint     = m365_imap_migration_endpoint.src.name
   csv_file            = %q
   wait_for            = %q
-  notification_emails = ["admin@contoso.com"]
+  notification_emails = ["admin@contoso.onmicrosoft.com"]
+  skip_preflight      = %t
+  max_failed_users    = 1
   %s
 }
-`, file, wait, extra))
+`, file, wait, untrusted, extra))
 	}
 	// SHA-256 of the sorted addresses, one per line.
 	sum := sha256.Sum256([]byte("ghost@contoso.com\nzhang.san@contoso.com\n"))
@@ -335,7 +342,7 @@ resource "m365_migration_batch" "w" {
 			Config:      cfg(false, ""),
 			ExpectError: re(`(?s)Source Login Failed.*2 of 2 logins failed.*TLS.*preflight_ca_file.*accept_untrusted_certificates`),
 		},
-		{ // the endpoint accepts untrusted certificates: the preflight honours it
+		{ // the endpoint accepts untrusted certificates; the preflight is skipped, so the service fails ghost
 			PreConfig: func() {
 				if n := cmdletCalls(e, "New-MigrationBatch"); n != 0 {
 					t.Fatalf("New-MigrationBatch ran %d times after a failed preflight", n)
@@ -349,10 +356,10 @@ resource "m365_migration_batch" "w" {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("members_sha256"), knownvalue.StringExact(membersHash)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("ghost@contoso.com").AtMapKey("status"), knownvalue.StringExact("Failed")),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("ghost@contoso.com").AtMapKey("error"),
-					knownvalue.StringRegexp(re(`ghost@contoso.com.*couldn't be found`))),
+					knownvalue.StringRegexp(re(`ImapAuthenticationException`))),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("zhang.san@contoso.com").AtMapKey("items_synced"),
 					knownvalue.Int64Exact(expectedMessages["zhang.san@contoso.com"])),
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("notification_emails"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("admin@contoso.com")})),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("notification_emails"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("admin@contoso.onmicrosoft.com")})),
 			},
 		},
 		{ // enabled = false stops the batch
