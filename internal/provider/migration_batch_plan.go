@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -58,6 +59,10 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 		if !r.guardReplacement(plan, state, &resp.Diagnostics) {
 			return
 		}
+		// When the change replaces the batch, Terraform plans the new batch again as a create,
+		// handing it this plan's private data: that create must not stop at "already exists"
+		// for the batch it replaces.
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplacing, jsonString(state.Name.ValueString()))...)
 		if !plan.Members.Equal(state.Members) || r.resumes(plan, state, &resp.Diagnostics) {
 			// The membership changes, or the apply waits again: what the service reports changes.
 			plan.Status = types.StringUnknown()
@@ -77,7 +82,7 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	name := plan.Name.ValueString()
-	if creating {
+	if creating && !replacingSelf(ctx, req, name) {
 		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
 		switch {
 		case err == nil:
@@ -358,3 +363,25 @@ func (r *migrationBatchResource) tenantUsers(ctx context.Context, rows []usercsv
 
 // migrationTargetPermissions are what the plan-time check of the rows' users needs.
 var migrationTargetPermissions = diag.Permissions{Graph: []string{"User.Read.All", "Directory.Read.All"}}
+
+// privateReplacing is the private-state key that carries the name of the batch a plan starts from.
+const privateReplacing = "replacing"
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// replacingSelf reports whether a create plan is the second half of replacing the batch of that
+// name (Terraform re-plans a replacement as a create, with the first plan's private data).
+func replacingSelf(ctx context.Context, req resource.ModifyPlanRequest, name string) bool {
+	if req.Private == nil {
+		return false
+	}
+	b, d := req.Private.GetKey(ctx, privateReplacing)
+	if d.HasError() || len(b) == 0 {
+		return false
+	}
+	var prior string
+	return json.Unmarshal(b, &prior) == nil && strings.EqualFold(prior, name)
+}
