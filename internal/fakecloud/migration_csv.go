@@ -1,11 +1,11 @@
 package fakecloud
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"bytes"
-	"encoding/csv"
 	"io"
 	"net/mail"
 	"strconv"
@@ -132,7 +132,7 @@ func parseMigrationCSV(data []byte, allowUnknownColumns bool) ([]csvRow, error) 
 		return nil, csvInvalid("Upload file can't be empty.")
 	}
 	if len(data) > maxMigrationBytes {
-		return nil, csvInvalid("The CSV file is larger than 10 MB. Please divide the file into two or more files and "+
+		return nil, csvInvalid("The CSV file is larger than 10 MB. Please divide the file into two or more files and " +
 			"submit them separately.") // UNCONFIRMED text
 	}
 	text, xe := decodeMigrationCSV(data)
