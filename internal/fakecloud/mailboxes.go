@@ -265,7 +265,7 @@ func init() {
 	})
 }
 
-// objectNotFound is the recipient cmdlets' 404 text (reference exchange-admin-api.md §1.8; the
+// objectNotFound is the recipient cmdlets' 404 text, as InvokeCommand clients report it (the
 // domain controller name is made up).
 func objectNotFound(id string) *ExoError {
 	return NotFound(fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on "+
