@@ -173,7 +173,7 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 		}
 	}
 
-	ctx := &CmdletContext{Cmdlet: spec.Name, TenantID: tid, AppID: ti.AppID, Request: r, s: s}
+	ctx := &CmdletContext{Cmdlet: spec.Name, TenantID: tid, AppID: ti.AppID, Request: r, s: s, rec: rec}
 	var values []map[string]any
 	if perr := spec.checkParams(params); perr != nil {
 		err = perr

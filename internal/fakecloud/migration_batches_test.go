@@ -667,6 +667,19 @@ func TestMigrationRecipientNotFoundNoRetry(t *testing.T) {
 	if u["Status"] != userSynced || u["ErrorSummary"] != nil || count(t, u, "SyncedItemCount") != 1 {
 		t.Fatalf("bob after Start: %v", u)
 	}
+
+	// The request log names the rows each batch write sent, to compare with MailboxReadyAt.
+	ready, ok := f.s.MailboxReadyAt("bob@contoso.com")
+	var sent []RequestRecord
+	for _, r := range f.s.Requests() {
+		if r.Cmdlet == "New-MigrationBatch" {
+			sent = append(sent, r)
+		}
+	}
+	if !ok || len(sent) != 1 || strings.Join(sent[0].MigrationRows, ",") != "alice@contoso.com,bob@contoso.com" ||
+		!sent[0].Time.Before(ready) {
+		t.Fatalf("request log %+v, bob ready at %s (%v)", sent, ready, ok)
+	}
 }
 
 // TestGetMigrationUserBulk: every user of a 1,500-row batch in two pages with the fields a

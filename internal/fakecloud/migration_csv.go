@@ -117,6 +117,16 @@ func decodeMigrationCSV(data []byte) (string, *ExoError) {
 	return string(data), nil
 }
 
+// noteMigrationRows records the rows' addresses in the request log (RequestRecord.MigrationRows).
+func (c *CmdletContext) noteMigrationRows(rows []csvRow) {
+	if c.rec == nil {
+		return
+	}
+	for _, r := range rows {
+		c.rec.MigrationRows = append(c.rec.MigrationRows, r.EmailAddress)
+	}
+}
+
 // parseMigrationCSV reads an IMAP migration CSV the way the service checks it
 // (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/csv-files-for-imap-migrations):
 // a header row with EmailAddress, UserName and Password and optionally UserRoot, in any order and

@@ -349,7 +349,7 @@ resource "m365_migration_batch" "w" {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("members_sha256"), knownvalue.StringExact(membersHash)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("ghost@contoso.com").AtMapKey("status"), knownvalue.StringExact("Failed")),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("ghost@contoso.com").AtMapKey("error"),
-					knownvalue.StringRegexp(re(`ghost@contoso.com.*couldn't be found`))),
+					knownvalue.StringRegexp(re(`MigrationRecipientNotFoundException.*ghost@contoso.com.*on the target`))),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("zhang.san@contoso.com").AtMapKey("items_synced"),
 					knownvalue.Int64Exact(expectedMessages["zhang.san@contoso.com"])),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("notification_emails"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("admin@contoso.com")})),
