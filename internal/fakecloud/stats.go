@@ -62,7 +62,7 @@ type RequestRecord struct {
 	// Set-MigrationBatch -AddUsers sent (addresses only, never the other columns), so a test can
 	// compare them with Server.MailboxReadyAt.
 	MigrationRows []string `json:"migration_rows,omitempty"`
-	Write  bool   `json:"write"`
+	Write         bool     `json:"write"`
 	// BatchID is the request-id of the enclosing $batch, "" unless this is a sub-request;
 	// BatchItemID is the sub-request's id inside that batch.
 	BatchID     string `json:"batch_id"`
