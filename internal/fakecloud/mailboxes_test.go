@@ -383,3 +383,21 @@ func TestGetMailboxDefaultResultSize(t *testing.T) {
 		t.Fatalf("unlimited page 2: %d %d", resp.StatusCode, len(a2.Value))
 	}
 }
+
+// TestMailboxNeedsAMailPlan: EXCHANGE_S_FOUNDATION, which SKUs without mail carry, gives no mailbox.
+func TestMailboxNeedsAMailPlan(t *testing.T) {
+	const foundationSKU = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+	sd := usersSeed()
+	sd.SKUs = append(defaultSKUs(), SKU{SkuID: foundationSKU, SkuPartNumber: "TEAMS_EXPLORATORY", Enabled: 10,
+		ServicePlans: []ServicePlan{{ServicePlanID: "113feb6c-3fe4-4440-bddc-54d774bf0318", ServicePlanName: "EXCHANGE_S_FOUNDATION"}}})
+	sd.Users = []SeedUser{{User: User{UserPrincipalName: "f@example.com", UsageLocation: "CN",
+		AssignedLicenses: []AssignedLicense{{SkuID: foundationSKU}}}}}
+	f := &mailboxFixture{fixture: newFixture(t, Options{Seed: sd})}
+	f.xtok = f.exchangeToken()
+	if u := f.mustExo("Get-User", map[string]any{"Identity": "f@example.com"}).Value[0]; u["RecipientTypeDetails"] != "User" {
+		t.Fatalf("foundation-only user: %v", u)
+	}
+	if err := f.s.CompleteMailboxProvisioning("f@example.com"); err == nil {
+		t.Fatal("a foundation-only licence started a mailbox")
+	}
+}
