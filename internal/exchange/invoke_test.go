@@ -98,7 +98,7 @@ func TestInvokeErrorForms(t *testing.T) {
 func TestInvokeUnknownCmdletIsPermission(t *testing.T) {
 	f := testutil.StartFake(t, nil, fakecloud.Knobs{})
 	c := newClient(t, f, 0)
-	_, err := c.Invoke(ctx(t), "Get-Mailbox", nil)
+	_, err := c.Invoke(ctx(t), "Get-TransportRule", nil)
 	if !exchange.IsKind(err, exchange.KindPermission) || !strings.Contains(err.Error(), "Exchange.ManageAsApp") {
 		t.Fatalf("403 with an empty body should be explained as a permission problem, got %v", err)
 	}

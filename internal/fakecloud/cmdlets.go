@@ -58,6 +58,7 @@ type CmdletContext struct {
 	Request *http.Request
 
 	s        *Server
+	rec      *RequestRecord // nil outside a request
 	warnings []string
 }
 

@@ -15,8 +15,9 @@
 //     quota), then the route. POST /v1.0/$batch dispatches each sub-request through the same fault
 //     pipeline and mux. The admin routes under /_fake/ (stats, requests, knobs, reset-stats) need
 //     no auth and are not recorded.
-//   - exchange: POST /adminapi/beta/{tenant}/InvokeCommand running registered cmdlets, with the
-//     service's success and error envelopes, paging by @odata.nextLink, and fault knobs.
+//   - exchange: POST /adminapi/beta/{tenant}/InvokeCommand running registered cmdlets (names
+//     case-insensitive), with the service's success and error envelopes, paging by
+//     @odata.nextLink, ?$select= on any cmdlet, and fault knobs.
 //
 // TLS certificates chain to one CA per process (ProcessCA); point SSL_CERT_FILE at it.
 //
@@ -77,12 +78,28 @@
 // Exchange's migration cmdlets (migration_*.go) keep endpoints and batches in State. Batches move
 // through their transitional statuses when polled with Get-MigrationBatch (knob
 // migration_polls_per_step). While a batch is Syncing, the migration engine logs in to the
-// endpoint's IMAP server with each CSV row's credentials (imapcheck.Count) in background
-// goroutines stopped by Close: a wrong password fails that user, synced counts are the real
-// mailbox's. Seed/Options imap_root_cas lists PEM files of CAs it trusts. Passwords stay in memory:
-// the state file never holds them, and after a restart a batch needs its CSV again
-// (Set-MigrationBatch -AddUsers -CSVData). Every address must be a user with an Exchange Online
-// licence (State.Users), as IMAP migrations do not create mailboxes.
+// endpoint's IMAP server with each CSV row's credentials (imap_source.go, go-imap v2's client) in
+// background goroutines stopped by Close: a wrong password fails that user, synced counts are the
+// real mailbox's. Seed/Options imap_root_cas lists PEM files of CAs it trusts. Passwords stay in
+// memory: the state file never holds them, and after a restart a batch needs its CSV again
+// (Set-MigrationBatch -AddUsers -CSVData). CSVData is read by the fake's own reader
+// (migration_csv.go). IMAP migrations do not create mailboxes: a row whose EmailAddress is not a
+// proxy address of an existing mailbox when the batch starts the user fails with
+// MigrationRecipientNotFoundException and is not retried until Start-MigrationBatch.
+//
+// # Mailboxes
+//
+// mailboxes.go keeps State.Mailboxes: assignLicense with an Exchange Online plan starts
+// provisioning, which ends after the knobs mailbox_provision_delay + a per-user
+// mailbox_provision_jitter (negative delay: never). Get-User shows every user ("User", then
+// "UserMailbox"); Get-Mailbox and Get-Recipient show existing mailboxes (-Identity, -Filter in an
+// OPATH subset parsed by opath.go, -RecipientTypeDetails, -ResultSize default 1000); Graph
+// /users/{id}/mailboxSettings answers 404 MailboxNotEnabledForRESTAPI until then.
+// Server.MailboxReadyAt and CompleteMailboxProvisioning are for tests. RealisticTiming (knobs.go;
+// Seed.Timing "realistic", -timing realistic) is a real tenant's clock scaled to seconds.
+//
+// The fake imports no product package of this module (deps_test.go checks it): it has its own CSV
+// reader, DNS lookups (dnslookup.go, miekg/dns) and IMAP client code.
 //
 // # Adding an Exchange cmdlet
 //

@@ -173,7 +173,7 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 		}
 	}
 
-	ctx := &CmdletContext{Cmdlet: spec.Name, TenantID: tid, AppID: ti.AppID, Request: r, s: s}
+	ctx := &CmdletContext{Cmdlet: spec.Name, TenantID: tid, AppID: ti.AppID, Request: r, s: s, rec: rec}
 	var values []map[string]any
 	if perr := spec.checkParams(params); perr != nil {
 		err = perr
@@ -370,8 +370,8 @@ func (s *Server) writeExoError(w http.ResponseWriter, e *ExoError, form string) 
 	_, _ = w.Write(b)
 }
 
-// selectExoProperties honours ?$select=A,B on InvokeCommand (reference exchange-admin-api.md §1.3:
-// the module's -PropertiesToLoad): each object keeps the named properties (case-insensitive) and
+// selectExoProperties honours ?$select=A,B on InvokeCommand (what REST clients of the admin API send
+// for the module's -PropertiesToLoad): each object keeps the named properties (case-insensitive) and
 // their "Name@..." annotations. Unknown names are ignored (the service's answer to them is
 // UNCONFIRMED).
 func selectExoProperties(values []map[string]any, sel string) []map[string]any {

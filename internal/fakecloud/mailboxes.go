@@ -65,6 +65,28 @@ var knownRecipientTypeDetails = []string{"DiscoveryMailbox", "DisabledUser", "Dy
 	"RoomList", "RoomMailbox", "SchedulingMailbox", "SharedMailbox", "SharedWithMailUser", "TeamMailbox",
 	"User", "UserMailbox"}
 
+// hasMailboxPlan reports whether one of the licences includes an enabled Exchange Online plan
+// that gives the user a mailbox: EXCHANGE_S_STANDARD, EXCHANGE_S_ENTERPRISE, EXCHANGE_S_DESKLESS
+// and the other EXCHANGE_S_* plans, except EXCHANGE_S_FOUNDATION (the Exchange "foundation" that
+// SKUs without mail carry) and the EXCHANGE_S_ARCHIVE* add-ons
+// (https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference).
+func hasMailboxPlan(st *State, lic []AssignedLicense) bool {
+	for _, l := range lic {
+		k := skuLocked(st, l.SkuID)
+		if k == nil {
+			continue
+		}
+		for _, p := range k.ServicePlans {
+			name := strings.ToUpper(p.ServicePlanName)
+			if strings.HasPrefix(name, "EXCHANGE_S_") && name != "EXCHANGE_S_FOUNDATION" &&
+				!strings.HasPrefix(name, "EXCHANGE_S_ARCHIVE") && !containsFold(l.DisabledPlans, p.ServicePlanID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // mailboxDelay is the provisioning time of a user's mailbox under k; false means never.
 // The jitter is a hash of the user id in [0, MailboxProvisionJitter).
 func mailboxDelay(k Knobs, userID string) (time.Duration, bool) {
@@ -86,7 +108,7 @@ func mailboxDelay(k Knobs, userID string) (time.Duration, bool) {
 func (s *Server) mailboxLicencesChangedLocked(st *State, u User) {
 	now := time.Now().UTC()
 	mb, has := st.Mailboxes[u.ID]
-	switch exo := hasExchangePlan(st, u.AssignedLicenses); {
+	switch exo := hasMailboxPlan(st, u.AssignedLicenses); {
 	case exo && !has:
 		if st.Mailboxes == nil {
 			st.Mailboxes = map[string]Mailbox{}
@@ -105,7 +127,7 @@ func (s *Server) mailboxLicencesChangedLocked(st *State, u User) {
 // the start (also used for state files written before mailboxes were modelled).
 func seedMailboxes(st *State) {
 	for id, u := range st.Users {
-		if _, has := st.Mailboxes[id]; has || !hasExchangePlan(st, u.AssignedLicenses) {
+		if _, has := st.Mailboxes[id]; has || !hasMailboxPlan(st, u.AssignedLicenses) {
 			continue
 		}
 		if st.Mailboxes == nil {
@@ -265,7 +287,7 @@ func init() {
 	})
 }
 
-// objectNotFound is the recipient cmdlets' 404 text (reference exchange-admin-api.md §1.8; the
+// objectNotFound is the recipient cmdlets' 404 text, as InvokeCommand clients report it (the
 // domain controller name is made up).
 func objectNotFound(id string) *ExoError {
 	return NotFound(fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on "+
@@ -354,9 +376,6 @@ func parseRecipientQuery(cmdlet string, p Params) (*recipientQuery, error) {
 	}
 	if q.limit, err = resultSize(p, 1000); err != nil {
 		return nil, err
-	}
-	if q.identity != "" && (q.filter != nil || len(q.details) > 0) {
-		return nil, Invalid(ParameterBinding, "Parameter set cannot be resolved using the specified named parameters.")
 	}
 	return q, nil
 }

@@ -706,6 +706,7 @@ func cmdNewMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 	if err != nil {
 		return nil, err
 	}
+	ctx.noteMigrationRows(rows)
 
 	now := time.Now().UTC()
 	var out map[string]any
@@ -870,6 +871,7 @@ func cmdSetMigrationBatch(ctx *CmdletContext, p Params) ([]map[string]any, error
 		if rows, err = parseMigrationCSV(data, allowUnknown); err != nil {
 			return nil, err
 		}
+		ctx.noteMigrationRows(rows)
 	}
 	now := time.Now().UTC()
 	var job *syncJob

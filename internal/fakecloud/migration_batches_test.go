@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -616,4 +617,179 @@ func TestMigrationBatchStartAfter(t *testing.T) {
 		t.Fatalf("after StartAfter: %v", s)
 	}
 	f.waitBatch("Later", batchSynced)
+}
+
+// TestMigrationRecipientNotFoundNoRetry: a row whose mailbox is still provisioning when the batch
+// starts it fails with the service's text and stays Failed after the mailbox appears, also through
+// Set-MigrationBatch -SyncNow; Start-MigrationBatch retries it and it syncs.
+func TestMigrationRecipientNotFoundNoRetry(t *testing.T) {
+	seed := migSeed("alice@contoso.com")
+	seed.Users = append(seed.Users, SeedUser{User: User{UserPrincipalName: "bob@contoso.com", UsageLocation: "CN"}})
+	f := newMigFixture(t, Options{Seed: seed, Knobs: Knobs{MailboxProvisionDelay: -1}}, "Ssl")
+	gtok := f.graphToken()
+	resp, b := f.graph(http.MethodPost, "/v1.0/users/bob@contoso.com/assignLicense", gtok, map[string]any{
+		"addLicenses": []any{map[string]any{"skuId": SkuExchangeStandard}}, "removeLicenses": []string{}}, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("assignLicense: %d %s", resp.StatusCode, b)
+	}
+	f.newEndpoint("Exmail", nil)
+	f.exo("New-MigrationBatch", map[string]any{"Name": "B", "SourceEndpoint": "Exmail", "AutoStart": true,
+		"CSVData": byteArray(csvBytes([2]string{"alice@contoso.com", alicePW}, [2]string{"bob@contoso.com", bobPW}))})
+	f.waitBatch("B", batchSyncedWithErrors)
+	want := `MigrationRecipientNotFoundException: A recipient wasn't found for "bob@contoso.com" on the target. ` +
+		"Create a recipient of the appropriate type for this migration on the target and try again."
+	if u := f.users("B")["bob@contoso.com"]; u["Status"] != userFailed || u["StatusSummary"] != "Failed" || u["ErrorSummary"] != want {
+		t.Fatalf("bob: %v", u)
+	}
+
+	// The mailbox appears: nothing retries bob by itself.
+	if err := f.s.CompleteMailboxProvisioning("bob@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if b := f.getBatch("B"); b["Status"] != batchSyncedWithErrors {
+			t.Fatalf("poll %d: %v", i, b["Status"])
+		}
+	}
+	// SyncNow resyncs Synced users only.
+	f.exo("Set-MigrationBatch", map[string]any{"Identity": "B", "SyncNow": true})
+	f.waitBatch("B", batchSyncedWithErrors)
+	if u := f.users("B")["bob@contoso.com"]; u["Status"] != userFailed {
+		t.Fatalf("bob after SyncNow: %v", u)
+	}
+	// Start-MigrationBatch retries failed users: back through Starting and Syncing, then Synced.
+	f.exo("Start-MigrationBatch", map[string]any{"Identity": "B"})
+	if s := f.getBatch("B")["Status"]; s != batchStarting && s != batchSyncing {
+		t.Fatalf("after Start: %v", s)
+	}
+	f.waitBatch("B", batchSynced)
+	u := f.users("B")["bob@contoso.com"]
+	if u["Status"] != userSynced || u["ErrorSummary"] != nil || count(t, u, "SyncedItemCount") != 1 {
+		t.Fatalf("bob after Start: %v", u)
+	}
+
+	// The request log names the rows each batch write sent, to compare with MailboxReadyAt.
+	ready, ok := f.s.MailboxReadyAt("bob@contoso.com")
+	var sent []RequestRecord
+	for _, r := range f.s.Requests() {
+		if r.Cmdlet == "New-MigrationBatch" {
+			sent = append(sent, r)
+		}
+	}
+	if !ok || len(sent) != 1 || strings.Join(sent[0].MigrationRows, ",") != "alice@contoso.com,bob@contoso.com" ||
+		!sent[0].Time.Before(ready) {
+		t.Fatalf("request log %+v, bob ready at %s (%v)", sent, ready, ok)
+	}
+}
+
+// TestGetMigrationUserBulk: every user of a 1,500-row batch in two pages with the fields a
+// refresh needs; an explicit ResultSize cuts the list with the service's warning.
+func TestGetMigrationUserBulk(t *testing.T) {
+	f := newMigFixture(t, Options{}, "Ssl")
+	f.newEndpoint("Exmail", nil)
+	var rows [][2]string
+	for i := 0; i < 1500; i++ {
+		rows = append(rows, [2]string{fmt.Sprintf("user%04d@contoso.com", i), "pw"})
+	}
+	f.exo("New-MigrationBatch", map[string]any{"Name": "Big", "SourceEndpoint": "Exmail",
+		"CSVData": base64.StdEncoding.EncodeToString(csvBytes(rows...))})
+	params := map[string]any{"BatchId": "Big", "ResultSize": "Unlimited"}
+	seen := map[string]bool{}
+	url, pages := "", 0
+	for {
+		resp, b := f.invoke(url, f.tok, "Get-MigrationUser", params, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("page %d: %d %s", pages, resp.StatusCode, b)
+		}
+		a := decodeExo(t, b)
+		pages++
+		for _, u := range a.Value {
+			for _, k := range []string{"Status", "StatusSummary", "ErrorSummary", "SyncedItemCount", "SkippedItemCount", "LastSuccessfulSyncTime"} {
+				if _, ok := u[k]; !ok {
+					t.Fatalf("user without %s: %v", k, u)
+				}
+			}
+			seen[u["EmailAddress"].(string)] = true
+		}
+		if url = a.NextLink; url == "" {
+			break
+		}
+	}
+	if len(seen) != 1500 || pages != 2 {
+		t.Fatalf("%d users in %d pages", len(seen), pages)
+	}
+	a := f.exo("Get-MigrationUser", map[string]any{"BatchId": "Big", "ResultSize": 10})
+	if len(a.Value) != 10 || len(a.Warnings) != 1 {
+		t.Fatalf("ResultSize 10: %d users, warnings %v", len(a.Value), a.Warnings)
+	}
+}
+
+// TestMigrationCSVReader: the fake's reader of CSVData accepts what the service documents (any
+// header case and order, UserRoot, a BOM, UTF-16 with its BOM) and refuses the rest with the
+// service's texts, never quoting a password.
+func TestMigrationCSVReader(t *testing.T) {
+	f := newMigFixture(t, Options{}, "Ssl")
+	f.newEndpoint("Exmail", nil)
+	n := 0
+	create := func(data []byte, extra ...any) exoAnswer {
+		t.Helper()
+		n++
+		params := map[string]any{"Name": fmt.Sprintf("ok%d", n), "SourceEndpoint": "Exmail", "CSVData": base64.StdEncoding.EncodeToString(data)}
+		for i := 0; i+1 < len(extra); i += 2 {
+			params[extra[i].(string)] = extra[i+1]
+		}
+		return f.exo("New-MigrationBatch", params)
+	}
+	utf16le := func(s string) []byte {
+		out := []byte{0xFF, 0xFE}
+		for _, r := range s {
+			out = append(out, byte(r), byte(r>>8))
+		}
+		return out
+	}
+	create([]byte("\uFEFFpassword,USERNAME,emailaddress,UserRoot\n" + bobPW + ",bob@contoso.com,bob@contoso.com,/users/bob\n"))
+	if u := f.users(fmt.Sprintf("ok%d", n))["bob@contoso.com"]; u == nil {
+		t.Fatal("reordered header: bob missing")
+	}
+	create(utf16le("EmailAddress,UserName,Password\r\n张三@contoso.com,张三@contoso.com," + bobPW + "\r\n"))
+	if u := f.users(fmt.Sprintf("ok%d", n))["张三@contoso.com"]; u == nil {
+		t.Fatal("UTF-16: 张三 missing")
+	}
+	create([]byte("EmailAddress,UserName,Password,Notes\nbob@contoso.com,bob@contoso.com,"+bobPW+",x\n"), "AllowUnknownColumnsInCsv", true)
+
+	var many strings.Builder
+	many.WriteString("EmailAddress,UserName,Password\n")
+	for i := 0; i <= 50000; i++ {
+		fmt.Fprintf(&many, "u%d@contoso.com,u%d@contoso.com,p\n", i, i)
+	}
+	for _, c := range []struct {
+		name, csv string
+		params    map[string]any
+		want      string
+	}{
+		{"empty", "  \n", nil, "Upload file can't be empty."},
+		{"missing column", "EmailAddress,Password\nbob@contoso.com," + bobPW + "\n", nil,
+			`Column "UserName" is missing from the CSV file. The import process can't continue because this column is required. Please edit the CSV file and re-submit it.`},
+		{"wrong columns", "EmailAddress,UserName,Password\nbob@contoso.com,bob@contoso.com," + bobPW + ",extra\n", nil,
+			"Row 2 has the wrong number of columns. Expected number: 3. Actual number: 4. Please edit this row and re-submit the file."},
+		{"too many rows", many.String(), nil,
+			"The CSV file contains more than 50,000 rows. Please divide the file into two or more files and submit them separately."},
+		{"unknown column", "EmailAddress,UserName,Password,Notes\nbob@contoso.com,bob@contoso.com," + bobPW + ",x\n", nil, "AllowUnknownColumnsInCsv"},
+		{"spaced", "Email Address,UserName,Password\nbob@contoso.com,bob@contoso.com," + bobPW + "\n", nil, "can't contain spaces"},
+		{"duplicate", "EmailAddress,UserName,Password\nbob@contoso.com,bob@contoso.com," + bobPW + "\nBOB@contoso.com,bob@contoso.com," + bobPW + "\n", nil,
+			"Rows 2 and 3 have the same EmailAddress"},
+		{"shifted", "EmailAddress,UserName,Password\n" + bobPW + ",bob@contoso.com,bob@contoso.com\n", nil, "isn't a valid SMTP address"},
+		{"no password", "EmailAddress,UserName,Password\nbob@contoso.com,bob@contoso.com,\n", nil, "can't be empty"},
+		{"header only", "EmailAddress,UserName,Password\n", nil, "no rows"},
+		{"not utf-8", "EmailAddress,UserName,Password\nbob@contoso.com,bob@contoso.com,\xff\xfe" + bobPW + "\n", nil, "UTF-8"},
+	} {
+		params := map[string]any{"Name": "bad", "SourceEndpoint": "Exmail", "CSVData": base64.StdEncoding.EncodeToString([]byte(c.csv))}
+		text, typ := f.exoFail(400, "New-MigrationBatch", params)
+		if !strings.Contains(text, c.want) || !strings.HasSuffix(typ, "CsvValidationException") {
+			t.Errorf("%s: %q (%s), want %q", c.name, text, typ, c.want)
+		}
+		if strings.Contains(text, bobPW) {
+			t.Errorf("%s: the error shows a password: %q", c.name, text)
+		}
+	}
 }

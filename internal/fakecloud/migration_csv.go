@@ -1,11 +1,11 @@
 package fakecloud
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"bytes"
-	"encoding/csv"
 	"io"
 	"net/mail"
 	"strconv"
@@ -117,6 +117,16 @@ func decodeMigrationCSV(data []byte) (string, *ExoError) {
 	return string(data), nil
 }
 
+// noteMigrationRows records the rows' addresses in the request log (RequestRecord.MigrationRows).
+func (c *CmdletContext) noteMigrationRows(rows []csvRow) {
+	if c.rec == nil {
+		return
+	}
+	for _, r := range rows {
+		c.rec.MigrationRows = append(c.rec.MigrationRows, r.EmailAddress)
+	}
+}
+
 // parseMigrationCSV reads an IMAP migration CSV the way the service checks it
 // (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/csv-files-for-imap-migrations):
 // a header row with EmailAddress, UserName and Password and optionally UserRoot, in any order and
@@ -132,7 +142,7 @@ func parseMigrationCSV(data []byte, allowUnknownColumns bool) ([]csvRow, error) 
 		return nil, csvInvalid("Upload file can't be empty.")
 	}
 	if len(data) > maxMigrationBytes {
-		return nil, csvInvalid("The CSV file is larger than 10 MB. Please divide the file into two or more files and "+
+		return nil, csvInvalid("The CSV file is larger than 10 MB. Please divide the file into two or more files and " +
 			"submit them separately.") // UNCONFIRMED text
 	}
 	text, xe := decodeMigrationCSV(data)

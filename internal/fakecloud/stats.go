@@ -58,7 +58,11 @@ type RequestRecord struct {
 	Status int    `json:"status"`
 	// Cmdlet is the InvokeCommand cmdlet name (exchange only).
 	Cmdlet string `json:"cmdlet,omitempty"`
-	Write  bool   `json:"write"`
+	// MigrationRows are the EmailAddress values of the CSVData rows a New-MigrationBatch or
+	// Set-MigrationBatch -AddUsers sent (addresses only, never the other columns), so a test can
+	// compare them with Server.MailboxReadyAt.
+	MigrationRows []string `json:"migration_rows,omitempty"`
+	Write         bool     `json:"write"`
 	// BatchID is the request-id of the enclosing $batch, "" unless this is a sub-request;
 	// BatchItemID is the sub-request's id inside that batch.
 	BatchID     string `json:"batch_id"`
