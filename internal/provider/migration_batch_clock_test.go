@@ -57,15 +57,19 @@ resource "m365_migration_batch" "w" {
 `, users.String(), csvFile, batchExtra)
 }
 
-// batchWritesBefore returns the successful calls of cmdlet that the fake answered before t.
-func batchWritesBefore(e *testEnv, cmdlet string, t time.Time) []string {
-	var out []string
+// earlySubmissions lists every New-MigrationBatch or Set-MigrationBatch -AddUsers row that the
+// fake received before that user's mailbox existed (the request log names each submitted row).
+func earlySubmissions(e *testEnv) (early []string, rows int) {
 	for _, r := range e.fake.Requests() {
-		if r.Status/100 == 2 && strings.EqualFold(r.Cmdlet, cmdlet) && r.Time.Before(t) {
-			out = append(out, r.Cmdlet+" at "+r.Time.Format(time.RFC3339Nano))
+		for _, addr := range r.MigrationRows {
+			rows++
+			at, ok := e.fake.MailboxReadyAt(addr)
+			if !ok || at.After(r.Time) {
+				early = append(early, fmt.Sprintf("%s %s at %s (mailbox ready %t at %s)", r.Cmdlet, addr, r.Time.Format(time.RFC3339Nano), ok, at.Format(time.RFC3339Nano)))
+			}
 		}
 	}
-	return out
+	return early, rows
 }
 
 // TestAccMigrationBatchWaitsForMailboxes: users and batch in one apply against a tenant that takes
@@ -83,21 +87,13 @@ func TestAccMigrationBatchWaitsForMailboxes(t *testing.T) {
 	csv2 := writeTestFile(t, dir, "two.csv", []byte(migrationCSVText(users, two, nil)))
 	csv3 := writeTestFile(t, dir, "three.csv", []byte(migrationCSVText(users, all, nil)))
 	addr := "m365_migration_batch.w"
-	var lastReady time.Time
-	// readyAll checks that no write of cmdlet came before every mailbox of emails existed.
-	readyAll := func(cmdlet string, emails []string) error {
-		lastReady = time.Time{}
-		for _, u := range emails {
-			at, ok := e.fake.MailboxReadyAt(u)
-			if !ok {
-				return fmt.Errorf("%s has no mailbox in the fake", u)
-			}
-			if at.After(lastReady) {
-				lastReady = at
-			}
+	noEarlyRows := func(wantRows int) error {
+		early, rows := earlySubmissions(e)
+		if len(early) > 0 {
+			return fmt.Errorf("rows submitted before their mailbox existed: %v", early)
 		}
-		if early := batchWritesBefore(e, cmdlet, lastReady); len(early) > 0 {
-			return fmt.Errorf("batch writes before the last mailbox (%s) existed: %v", lastReady.Format(time.RFC3339Nano), early)
+		if rows != wantRows {
+			return fmt.Errorf("the request log names %d submitted rows, want %d", rows, wantRows)
 		}
 		return nil
 	}
@@ -113,11 +109,8 @@ func TestAccMigrationBatchWaitsForMailboxes(t *testing.T) {
 				if n := cmdletCalls(e, "New-MigrationBatch"); n != 1 {
 					return fmt.Errorf("New-MigrationBatch ran %d times, want 1", n)
 				}
-				if err := readyAll("New-MigrationBatch", two); err != nil {
-					return err
-				}
-				t.Logf("mailboxes ready %s; Get-Mailbox requests: %d", lastReady.Format(time.RFC3339Nano), cmdletCalls(e, "Get-Mailbox"))
-				return nil
+				t.Logf("Get-Mailbox requests while 2 mailboxes were provisioned: %d", cmdletCalls(e, "Get-Mailbox"))
+				return noEarlyRows(2)
 			},
 		},
 		{ // wang.wu is created and added in the same apply: -AddUsers waits for his mailbox
@@ -133,7 +126,7 @@ func TestAccMigrationBatchWaitsForMailboxes(t *testing.T) {
 				if err := cmdletCounts(e, map[string]int{"Remove-MigrationBatch": 0})(nil); err != nil {
 					return err
 				}
-				return readyAll("Set-MigrationBatch", []string{"wang.wu@contoso.com"})
+				return noEarlyRows(3)
 			},
 		},
 	}})
