@@ -769,7 +769,7 @@ func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[str
 			}
 		}
 		if len(still) > 0 {
-			tflog.Debug(ctx, "users not readable by id yet; reading them again", map[string]any{
+			tflog.Info(ctx, "users not readable by id yet (404: replication lag or deletion); reading them again", map[string]any{
 				"round": rounds, "still_missing": len(still), "of": len(ids), "waited_ms": time.Since(started).Milliseconds()})
 		}
 		pending = still
