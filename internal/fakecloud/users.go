@@ -956,12 +956,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		if e != nil {
 			return e
 		}
-		u := st.Users[id]
-		s.rememberDeletion(u)
-		u.Deleted = true
-		u.DeletedDateTime = time.Now().UTC().Truncate(time.Second)
-		consumeLicences(st, u.AssignedLicenses, -1) // seats are freed; the UPN stays taken
-		st.Users[id] = u
+		s.softDeleteLocked(st, id)
 		return nil
 	})
 	if err != nil {
@@ -969,6 +964,17 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// softDeleteLocked moves the live user id to the deleted items: seats are freed, the UPN stays
+// taken. The caller holds the state lock.
+func (s *Server) softDeleteLocked(st *State, id string) {
+	u := st.Users[id]
+	s.rememberDeletion(u)
+	u.Deleted = true
+	u.DeletedDateTime = time.Now().UTC().Truncate(time.Second)
+	consumeLicences(st, u.AssignedLicenses, -1)
+	st.Users[id] = u
 }
 
 func (s *Server) handleAssignLicense(w http.ResponseWriter, r *http.Request) {
@@ -1332,6 +1338,23 @@ func (s *Server) Users() []User {
 		return strings.ToLower(out[i].UserPrincipalName) < strings.ToLower(out[j].UserPrincipalName)
 	})
 	return out
+}
+
+// RemoveUser deletes a user (id or UPN) as an administrator would outside any client under test:
+// a soft delete into the deleted items, or with permanently also a purge from there. It bypasses
+// the fault knobs; the list_lag index still lists the user for list_lag, as Graph's would.
+func (s *Server) RemoveUser(idOrUPN string, permanently bool) error {
+	return s.mutate(func(st *State) error {
+		id, ok := lookupUserLocked(st, idOrUPN)
+		if !ok {
+			return userNotFoundError(idOrUPN)
+		}
+		s.softDeleteLocked(st, id)
+		if permanently {
+			delete(st.Users, id)
+		}
+		return nil
+	})
 }
 
 // CheckUserPassword reports whether password is the current password of the user (id or UPN,

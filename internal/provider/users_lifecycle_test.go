@@ -100,10 +100,11 @@ func (s *recordingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadR
 	return resp, err
 }
 
-// usersNoLicenceConfig is m365_users over upns without licences, and one m365_user.
+// usersNoLicenceConfig is m365_users over upns without licences (read timeout 20 s), and one
+// m365_user.
 func usersNoLicenceConfig(upns []string) string {
 	var b strings.Builder
-	b.WriteString("resource \"m365_users\" \"staff\" {\n  password_wo = \"Temp-Passw0rd!x\"\n  users = {\n")
+	b.WriteString("resource \"m365_users\" \"staff\" {\n  password_wo = \"Temp-Passw0rd!x\"\n  timeouts = { read = \"20s\" }\n  users = {\n")
 	for _, u := range upns {
 		fmt.Fprintf(&b, "    %q = { display_name = %q }\n", u, upnLocal(u))
 	}
@@ -134,7 +135,8 @@ func readsByID(f *fakecloud.Server) (reads, notFound int) {
 // TestAccUsersListLagRefresh: right after an apply creates users that nothing else touched (no
 // licence), a plan runs while the advanced-query list misses them (list_lag) and their first
 // reads by id answer 404 (read_after_write_lag). The plan is empty and the users stay in the
-// state. A user deleted outside Terraform is dropped, with a warning naming it.
+// state. Users deleted outside Terraform are dropped, with a warning naming each and the
+// evidence: at once when the deleted users hold them, after repeated 404s when they were purged.
 func TestAccUsersListLagRefresh(t *testing.T) {
 	e := newTestEnv(t, usersSeed(25, 0), fakecloud.Knobs{ListLag: 5 * time.Second, ReadAfterWriteLag: 2 * time.Second})
 	rec := &warningRecorder{}
@@ -178,6 +180,9 @@ func TestAccUsersListLagRefresh(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				if err := e.fake.RemoveUser("l004@corp.com", true); err != nil { // purged: no deleted item
+					t.Fatal(err)
+				}
 				rec.take()
 			},
 			Config:             cfg,
@@ -186,6 +191,7 @@ func TestAccUsersListLagRefresh(t *testing.T) {
 			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction("m365_user.one", plancheck.ResourceActionCreate),
 				plancheck.ExpectUnknownValue("m365_users.staff", tfjsonpath.New("ids").AtMapKey("l003@corp.com")),
+				plancheck.ExpectUnknownValue("m365_users.staff", tfjsonpath.New("ids").AtMapKey("l004@corp.com")),
 				plancheck.ExpectKnownValue("m365_users.staff", tfjsonpath.New("ids").AtMapKey("l002@corp.com"), knownvalue.NotNull()),
 			}},
 		},
@@ -194,8 +200,12 @@ func TestAccUsersListLagRefresh(t *testing.T) {
 	got := rec.take()
 	var users, user bool
 	for _, w := range got {
-		users = users || strings.Contains(w, "Users No Longer In The Tenant") && strings.Contains(w, "l003@corp.com: it is in the deleted users")
+		users = users || strings.Contains(w, "Users No Longer In The Tenant") && strings.Contains(w, "l003@corp.com: it is in the deleted users") &&
+			strings.Contains(w, "l004@corp.com: ") && strings.Contains(w, "answered 404 and the deleted users do not hold it")
 		user = user || strings.Contains(w, "User No Longer In The Tenant") && strings.Contains(w, "solo@corp.com")
+	}
+	for _, w := range got {
+		t.Logf("warning: %s", w)
 	}
 	if !users || !user {
 		t.Fatalf("warnings of the refresh after the out-of-band deletes: %q", got)
