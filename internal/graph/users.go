@@ -650,9 +650,36 @@ const minNotFoundReads = 3
 
 var minAbsence = 10 * time.Second
 
-// readsPerUser is the number of sub-requests ReadUsersByID sends per user and round: the user,
-// and the deleted item with the same id.
-const readsPerUser = 2
+// readChunk is the ids of one $batch request of a round and which of them are also looked up in
+// the deleted items.
+type readChunkIDs struct {
+	ids         []string
+	withDeleted map[string]bool
+}
+
+// chunkReads packs the reads of a round into $batch requests of at most maxBatchSize
+// sub-requests: one per id, two (with its deleted item) for ids that already answered 404.
+func chunkReads(ids []string, seen404 func(id string) bool) []readChunkIDs {
+	var out []readChunkIDs
+	cur, n := readChunkIDs{withDeleted: map[string]bool{}}, 0
+	for _, id := range ids {
+		k := 1
+		if seen404(id) {
+			k = 2
+		}
+		if n+k > maxBatchSize {
+			out = append(out, cur)
+			cur, n = readChunkIDs{withDeleted: map[string]bool{}}, 0
+		}
+		cur.ids = append(cur.ids, id)
+		cur.withDeleted[id] = k == 2
+		n += k
+	}
+	if len(cur.ids) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
 
 // readOutcome is what one round learned about one id.
 type readOutcome int
@@ -725,9 +752,8 @@ func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[str
 	rounds := 0
 	werr := WaitUntil(wctx, fmt.Sprintf("%d users to be readable by id", len(pending)), func(ctx context.Context) (bool, error) {
 		rounds++
-		for start := 0; start < len(pending); start += maxBatchSize / readsPerUser {
-			chunk := pending[start:min(start+maxBatchSize/readsPerUser, len(pending))]
-			answers, err := c.readChunk(ctx, chunk)
+		for _, chunk := range chunkReads(pending, func(id string) bool { return states[id].n404 > 0 }) {
+			answers, err := c.readChunk(ctx, chunk.ids, chunk.withDeleted)
 			if err != nil {
 				if ctx.Err() != nil {
 					return false, nil
@@ -735,7 +761,7 @@ func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[str
 				fatal = err
 				return false, err
 			}
-			for _, id := range chunk {
+			for _, id := range chunk.ids {
 				a := answers[id]
 				outcome, ok := classifyRead(a.userStatus, a.deletedStatus)
 				if !ok {
@@ -821,72 +847,103 @@ type readAnswer struct {
 	deletedUPN, deletedAt     string
 }
 
-// readChunk sends one $batch with the user read and the deleted-item read of each id.
-func (c *Client) readChunk(ctx context.Context, ids []string) (map[string]readAnswer, error) {
-	br := msgraphcore.NewBatchRequest(c.adapter)
-	userItem, delItem := map[string]string{}, map[string]string{}
+// readChunk reads one chunk: GET /users/{id} for each id, and GET /directory/deletedItems/{id}
+// for those in withDeleted, in one $batch request (a plain GET when it is a single read).
+func (c *Client) readChunk(ctx context.Context, ids []string, withDeleted map[string]bool) (map[string]readAnswer, error) {
+	type sub struct {
+		id      string
+		deleted bool
+		ri      *abstractions.RequestInformation
+	}
+	var subs []sub
 	for _, id := range ids {
 		ri, err := c.newRequest(abstractions.GET, userPath(id), url.Values{"$select": {userSelect}}, nil)
 		if err != nil {
 			return nil, &Error{Op: "read user " + id, Message: err.Error(), err: err}
 		}
-		item, err := br.AddBatchRequestStep(*ri)
-		if err != nil {
-			return nil, &Error{Op: "read user " + id, Message: err.Error(), err: err}
+		subs = append(subs, sub{id: id, ri: ri})
+		if withDeleted[id] {
+			ri, err := c.newRequest(abstractions.GET, "/directory/deletedItems/"+url.PathEscape(id), url.Values{"$select": {"id,userPrincipalName,deletedDateTime"}}, nil)
+			if err != nil {
+				return nil, &Error{Op: "read deleted user " + id, Message: err.Error(), err: err}
+			}
+			subs = append(subs, sub{id: id, deleted: true, ri: ri})
 		}
-		userItem[id] = *item.GetId()
-		ri, err = c.newRequest(abstractions.GET, "/directory/deletedItems/"+url.PathEscape(id), url.Values{"$select": {"id,userPrincipalName,deletedDateTime"}}, nil)
+	}
+	// status and body of each sub-request, in the order of subs (status 0: no answer).
+	statuses, bodies := make([]int, len(subs)), make([][]byte, len(subs))
+	if len(subs) == 1 {
+		b, err := c.sendJSON(ctx, subs[0].ri)
 		if err != nil {
-			return nil, &Error{Op: "read deleted user " + id, Message: err.Error(), err: err}
+			ge, ok := wrap("read user "+ids[0], err).(*Error)
+			if !ok || ge.StatusCode == 0 {
+				return nil, wrap("read user "+ids[0], err)
+			}
+			statuses[0], bodies[0] = ge.StatusCode, nil
+			if ge.StatusCode != http.StatusNotFound {
+				// Keep Graph's words for the error the caller may report.
+				bodies[0], _ = json.Marshal(map[string]any{"error": map[string]any{"code": ge.Code, "message": ge.Message}})
+			}
+		} else {
+			statuses[0], bodies[0] = http.StatusOK, b
 		}
-		item, err = br.AddBatchRequestStep(*ri)
+	} else {
+		br := msgraphcore.NewBatchRequest(c.adapter)
+		itemIDs := make([]string, len(subs))
+		for i, sb := range subs {
+			item, err := br.AddBatchRequestStep(*sb.ri)
+			if err != nil {
+				return nil, &Error{Op: "read user " + sb.id, Message: err.Error(), err: err}
+			}
+			itemIDs[i] = *item.GetId()
+		}
+		resp, err := sendBatch(ctx, c, br)
 		if err != nil {
-			return nil, &Error{Op: "read deleted user " + id, Message: err.Error(), err: err}
+			status, _, _, _ := outerStatus(err)
+			if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
+				return map[string]readAnswer{}, nil // nothing settled: every id stays pending for the next round
+			}
+			return nil, wrap(fmt.Sprintf("read %d users by id ($batch)", len(ids)), err)
 		}
-		delItem[id] = *item.GetId()
+		for i := range subs {
+			item := resp.GetResponseById(itemIDs[i])
+			if item == nil || item.GetStatus() == nil {
+				continue
+			}
+			statuses[i] = int(*item.GetStatus())
+			if b := item.GetBody(); b != nil {
+				bodies[i], _ = json.Marshal(b) // values may be *string
+			}
+		}
 	}
 	out := map[string]readAnswer{}
-	resp, err := sendBatch(ctx, c, br)
-	if err != nil {
-		status, _, _, _ := outerStatus(err)
-		if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
-			return out, nil // nothing settled: every id stays pending for the next round
-		}
-		return nil, wrap("read "+fmt.Sprint(len(ids))+" users by id ($batch)", err)
-	}
-	for _, id := range ids {
-		var a readAnswer
-		if item := resp.GetResponseById(userItem[id]); item != nil && item.GetStatus() != nil {
-			a.userStatus = int(*item.GetStatus())
-			var body []byte
-			if b := item.GetBody(); b != nil {
-				body, _ = json.Marshal(b)
-			}
-			switch {
-			case a.userStatus == http.StatusOK:
-				u, err := parseUser(body)
-				if err != nil {
-					return nil, &Error{Op: "read user " + id, StatusCode: http.StatusOK, Message: err.Error(), err: err}
-				}
-				a.user = u
-			default:
-				a.userErr = errorFromBody("read user "+id, a.userStatus, body, 0)
-			}
-		}
-		if item := resp.GetResponseById(delItem[id]); item != nil && item.GetStatus() != nil {
-			a.deletedStatus = int(*item.GetStatus())
-			if a.deletedStatus == http.StatusOK {
+	for i, sb := range subs {
+		a := out[sb.id]
+		if sb.deleted {
+			a.deletedStatus = statuses[i]
+			if statuses[i] == http.StatusOK {
 				var d struct {
 					UPN       string `json:"userPrincipalName"`
 					DeletedAt string `json:"deletedDateTime"`
 				}
-				if b, err := json.Marshal(item.GetBody()); err == nil { // values may be *string
-					_ = json.Unmarshal(b, &d)
-				}
+				_ = json.Unmarshal(bodies[i], &d)
 				a.deletedUPN, a.deletedAt = d.UPN, d.DeletedAt
 			}
+			out[sb.id] = a
+			continue
 		}
-		out[id] = a
+		a.userStatus = statuses[i]
+		switch {
+		case statuses[i] == http.StatusOK:
+			u, err := parseUser(bodies[i])
+			if err != nil {
+				return nil, &Error{Op: "read user " + sb.id, StatusCode: http.StatusOK, Message: err.Error(), err: err}
+			}
+			a.user = u
+		case statuses[i] != 0:
+			a.userErr = errorFromBody("read user "+sb.id, statuses[i], bodies[i], 0)
+		}
+		out[sb.id] = a
 	}
 	return out, nil
 }

@@ -432,7 +432,7 @@ func TestReadUsersByIDRidesOutLagAndNeedsEvidence(t *testing.T) {
 	if !strings.Contains(byID[hardID].Evidence(), "answered 404") || !strings.Contains(byID[softID].Evidence(), "deleted users") {
 		t.Fatalf("evidence: %q / %q", byID[hardID].Evidence(), byID[softID].Evidence())
 	}
-	// Many users per request: 12 users are 24 sub-requests, two $batch POSTs per round.
+	// Many users per request: at most two $batch POSTs per round for 12 users.
 	batches, subs := 0, 0
 	for _, r := range f.Requests() {
 		switch {
@@ -465,5 +465,31 @@ func TestReadUsersByIDBoundedByContext(t *testing.T) {
 	}
 	if err == nil || len(gone) != 0 || !strings.Contains(err.Error(), "too few 404 answers") {
 		t.Fatalf("gone %+v, err %v; want an error and nothing gone", gone, err)
+	}
+}
+
+func TestChunkReads(t *testing.T) {
+	var ids []string
+	for i := range 25 {
+		ids = append(ids, fmt.Sprintf("u%02d", i))
+	}
+	seen := func(id string) bool { return id < "u06" } // six ids answered 404 before: two reads each
+	chunks := chunkReads(ids, seen)
+	total := 0
+	for _, c := range chunks {
+		n := 0
+		for _, id := range c.ids {
+			n++
+			if c.withDeleted[id] {
+				n++
+			}
+		}
+		if n > maxBatchSize {
+			t.Fatalf("a chunk of %d sub-requests", n)
+		}
+		total += n
+	}
+	if total != 31 || len(chunks) != 2 {
+		t.Fatalf("%d sub-requests in %d chunks, want 31 in 2", total, len(chunks))
 	}
 }
