@@ -710,8 +710,9 @@ func classifyRead(userStatus, deletedStatus int) (readOutcome, bool) {
 }
 
 // ReadUsersByID reads users directly by id (or UPN), not through a list: GET /users/{id} with
-// every managed property, many per $batch request (20 sub-requests each), with the deleted item of
-// the same id alongside (GET /directory/deletedItems/{id}). It is how a refresh tells a user that
+// every managed property, many per $batch request (20 sub-requests each; a single read goes as a
+// plain GET), and, for an id that answered 404, the deleted item with the same id
+// (GET /directory/deletedItems/{id}) in the same request. It is how a refresh tells a user that
 // a lagging advanced-query list left out (created seconds ago: Microsoft's eventually consistent
 // index, https://learn.microsoft.com/graph/aad-advanced-queries) from one that is gone.
 //
@@ -805,7 +806,7 @@ func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[str
 		return nil, nil, fatal
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, &Error{Op: "read users by id", Message: werr.Error(), err: err}
+		return nil, nil, &Error{Op: "read users by id", Message: errors.Join(err, werr).Error(), err: err}
 	}
 	var unsettled []string
 	for _, id := range sortedKeysOf(states) {
