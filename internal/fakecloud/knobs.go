@@ -44,6 +44,13 @@ type Knobs struct {
 	// Request_ResourceNotFound on GET/PATCH/DELETE of that object (routes call s.markCreated and
 	// s.lagging).
 	ReadAfterWriteLag time.Duration
+	// ListLag imitates the eventually consistent index behind Graph's advanced queries
+	// (ConsistencyLevel: eventual with $count, $search, endsWith, ne/not:
+	// https://learn.microsoft.com/graph/aad-advanced-queries): a GET /users that is an advanced
+	// query leaves out users created less than ListLag ago and still lists, as they were, users
+	// deleted (soft or permanently) less than ListLag ago. Plain lists and GET by id are not
+	// affected (ReadAfterWriteLag covers those).
+	ListLag time.Duration
 
 	// FailAfterWrites (K > 0): after K successful Graph writes every further Graph write answers
 	// 500 InternalServerError, until the knobs are set again (which restarts the count). Simulates
@@ -142,6 +149,7 @@ func (k Knobs) Validate() error {
 	nonNeg("write_quota", int64(k.WriteQuota))
 	nonNeg("write_window", int64(k.WriteWindow))
 	nonNeg("read_after_write_lag", int64(k.ReadAfterWriteLag))
+	nonNeg("list_lag", int64(k.ListLag))
 	nonNeg("fail_after_writes", int64(k.FailAfterWrites))
 	nonNeg("exchange_page_size", int64(k.ExchangePageSize))
 	nonNeg("exchange_lag", int64(k.ExchangeLag))
@@ -237,6 +245,7 @@ type knobsJSON struct {
 	RetryAfter               float64      `json:"retry_after"`
 	Fail503Ratio             float64      `json:"fail_503_ratio"`
 	ReadAfterWriteLag        jsonDuration `json:"read_after_write_lag"`
+	ListLag                  jsonDuration `json:"list_lag"`
 	FailAfterWrites          int          `json:"fail_after_writes"`
 	ExchangeFailAfterWrites  int          `json:"exchange_fail_after_writes"`
 	ExchangeErrorForm        string       `json:"exchange_error_form"`
@@ -264,6 +273,7 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		RetryAfter:               k.RetryAfter,
 		Fail503Ratio:             k.Fail503Ratio,
 		ReadAfterWriteLag:        jsonDuration(k.ReadAfterWriteLag),
+		ListLag:                  jsonDuration(k.ListLag),
 		FailAfterWrites:          k.FailAfterWrites,
 		ExchangeFailAfterWrites:  k.ExchangeFailAfterWrites,
 		ExchangeErrorForm:        k.ExchangeErrorForm,
@@ -298,6 +308,7 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		RetryAfter:               j.RetryAfter,
 		Fail503Ratio:             j.Fail503Ratio,
 		ReadAfterWriteLag:        time.Duration(j.ReadAfterWriteLag),
+		ListLag:                  time.Duration(j.ListLag),
 		FailAfterWrites:          j.FailAfterWrites,
 		ExchangeFailAfterWrites:  j.ExchangeFailAfterWrites,
 		ExchangeErrorForm:        j.ExchangeErrorForm,
@@ -340,6 +351,9 @@ func mergeKnobs(base, over Knobs) Knobs {
 	}
 	if over.ReadAfterWriteLag != 0 {
 		out.ReadAfterWriteLag = over.ReadAfterWriteLag
+	}
+	if over.ListLag != 0 {
+		out.ListLag = over.ListLag
 	}
 	if over.FailAfterWrites != 0 {
 		out.FailAfterWrites = over.FailAfterWrites

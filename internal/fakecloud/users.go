@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -856,10 +857,20 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		after = strings.TrimPrefix(string(b), "users:")
 	}
 
+	// An advanced query reads the eventually consistent index: with the list_lag knob it misses
+	// users created recently and still holds users deleted recently, as they were.
+	listLag := time.Duration(0)
+	if advancedQuery(r) {
+		listLag = s.Knobs().ListLag
+	}
 	var objs []map[string]any
 	s.read(func(st *State) {
-		for _, id := range sortedKeys(st.Users) {
-			u := st.Users[id]
+		users := st.Users
+		if listLag > 0 {
+			users = s.indexedUsersLocked(st, listLag)
+		}
+		for _, id := range sortedKeys(users) {
+			u := users[id]
 			if u.Deleted || s.lagging(userKind, id) {
 				continue
 			}
@@ -945,11 +956,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		if e != nil {
 			return e
 		}
-		u := st.Users[id]
-		u.Deleted = true
-		u.DeletedDateTime = time.Now().UTC().Truncate(time.Second)
-		consumeLicences(st, u.AssignedLicenses, -1) // seats are freed; the UPN stays taken
-		st.Users[id] = u
+		s.softDeleteLocked(st, id)
 		return nil
 	})
 	if err != nil {
@@ -957,6 +964,17 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// softDeleteLocked moves the live user id to the deleted items: seats are freed, the UPN stays
+// taken. The caller holds the state lock.
+func (s *Server) softDeleteLocked(st *State, id string) {
+	u := st.Users[id]
+	s.rememberDeletion(u)
+	u.Deleted = true
+	u.DeletedDateTime = time.Now().UTC().Truncate(time.Second)
+	consumeLicences(st, u.AssignedLicenses, -1)
+	st.Users[id] = u
 }
 
 func (s *Server) handleAssignLicense(w http.ResponseWriter, r *http.Request) {
@@ -1190,6 +1208,67 @@ func (s *Server) handlePurgeDeletedItem(w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// ---- the eventually consistent index of advanced queries (list_lag) -------------------------
+
+// userDeletion is a user as it was when it was deleted, and when.
+type userDeletion struct {
+	user User
+	at   time.Time
+}
+
+// listLagIndex holds, per server, the users deleted recently, as they were, for the list_lag
+// knob: an advanced query still lists them for list_lag after the delete, even after a purge.
+var listLagIndex struct {
+	mu      sync.Mutex
+	deleted map[*Server]map[string]userDeletion
+}
+
+// rememberDeletion records u (live, not yet marked deleted) as deleted now, and forgets
+// deletions older than the current list_lag.
+func (s *Server) rememberDeletion(u User) {
+	lag := s.Knobs().ListLag
+	listLagIndex.mu.Lock()
+	defer listLagIndex.mu.Unlock()
+	if listLagIndex.deleted == nil {
+		listLagIndex.deleted = map[*Server]map[string]userDeletion{}
+	}
+	m := listLagIndex.deleted[s]
+	if m == nil {
+		m = map[string]userDeletion{}
+		listLagIndex.deleted[s] = m
+	}
+	now := time.Now()
+	for id, d := range m {
+		if now.Sub(d.at) >= lag {
+			delete(m, id)
+		}
+	}
+	if lag > 0 {
+		m[u.ID] = userDeletion{user: u, at: now}
+	}
+}
+
+// indexedUsersLocked is the users as the advanced-query index sees them with a lag of lag: users
+// created less than lag ago are not there yet, users deleted (or purged) less than lag ago are
+// still there as they were. The caller holds the state lock.
+func (s *Server) indexedUsersLocked(st *State, lag time.Duration) map[string]User {
+	out := make(map[string]User, len(st.Users))
+	for id, u := range st.Users {
+		if s.laggingFor(userKind, id, func(Knobs) time.Duration { return lag }) {
+			continue
+		}
+		out[id] = u
+	}
+	listLagIndex.mu.Lock()
+	defer listLagIndex.mu.Unlock()
+	for id, d := range listLagIndex.deleted[s] {
+		if time.Since(d.at) < lag {
+			out[id] = d.user
+		}
+	}
+	return out
+}
+
 // ---- seed and test helpers -----------------------------------------------------------------
 
 // seedUsers copies Seed.Users into the state (after the domains and SKUs).
@@ -1260,6 +1339,23 @@ func (s *Server) Users() []User {
 		return strings.ToLower(out[i].UserPrincipalName) < strings.ToLower(out[j].UserPrincipalName)
 	})
 	return out
+}
+
+// RemoveUser deletes a user (id or UPN) as an administrator would outside any client under test:
+// a soft delete into the deleted items, or with permanently also a purge from there. It bypasses
+// the fault knobs; the list_lag index still lists the user for list_lag, as Graph's would.
+func (s *Server) RemoveUser(idOrUPN string, permanently bool) error {
+	return s.mutate(func(st *State) error {
+		id, ok := lookupUserLocked(st, idOrUPN)
+		if !ok {
+			return userNotFoundError(idOrUPN)
+		}
+		s.softDeleteLocked(st, id)
+		if permanently {
+			delete(st.Users, id)
+		}
+		return nil
+	})
 }
 
 // CheckUserPassword reports whether password is the current password of the user (id or UPN,

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -583,4 +584,89 @@ func TestSeedUsers(t *testing.T) {
 	if _, err := Start(Options{Seed: bad}); err == nil || !strings.Contains(err.Error(), "not a SKU") {
 		t.Fatalf("seed with an unknown SKU: %v", err)
 	}
+}
+
+// listed returns the UPNs a GET /users answer lists, and its @odata.count (-1 when absent).
+func (f *fixture) listed(tok string, advanced bool) ([]string, int) {
+	f.t.Helper()
+	path := "/v1.0/users?$select=id,userPrincipalName,deletedDateTime"
+	var hdr map[string]string
+	if advanced {
+		path = "/v1.0/users?$filter=" + url.QueryEscape("endswith(userPrincipalName,'@example.com')") + "&$count=true&$select=id,userPrincipalName,deletedDateTime"
+		hdr = map[string]string{"ConsistencyLevel": "eventual"}
+	}
+	resp, b := f.graph(http.MethodGet, path, tok, nil, hdr)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("list users: %d %s", resp.StatusCode, b)
+	}
+	m := decodeJSON(f.t, b)
+	var upns []string
+	for _, v := range m["value"].([]any) {
+		u := v.(map[string]any)
+		if u["deletedDateTime"] != nil {
+			f.t.Fatalf("a listed user carries deletedDateTime: %v", u)
+		}
+		upns = append(upns, u["userPrincipalName"].(string))
+	}
+	count := -1
+	if c, ok := m["@odata.count"].(float64); ok {
+		count = int(c)
+	}
+	return upns, count
+}
+
+func TestUserListLagOnlyInAdvancedQueries(t *testing.T) {
+	const lag = 600 * time.Millisecond
+	f := newFixture(t, Options{Seed: usersSeed(), Knobs: Knobs{ListLag: lag}})
+	tok := f.graphToken()
+	old := f.createUser(tok, newUserBody("old@example.com"))
+	time.Sleep(lag) // old is indexed from now on
+	created := time.Now()
+	fresh := f.createUser(tok, newUserBody("new@example.com"))
+
+	// A new user: missing from the advanced query (and its count), present everywhere else.
+	if got, n := f.listed(tok, true); !slices.Equal(got, []string{"old@example.com"}) || n != 1 {
+		t.Fatalf("advanced query right after the create lists %v (count %d), want only old@example.com", got, n)
+	}
+	if got, _ := f.listed(tok, false); len(got) != 2 {
+		t.Fatalf("a plain list must not lag: %v", got)
+	}
+	if resp, _ := f.graph(http.MethodGet, "/v1.0/users/"+fresh["id"].(string), tok, nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET by id must not lag with list_lag alone: %d", resp.StatusCode)
+	}
+
+	// A deleted user: still in the advanced query, as it was; gone everywhere else.
+	if resp, b := f.graph(http.MethodDelete, "/v1.0/users/"+old["id"].(string), tok, nil, nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	deleted := time.Now()
+	if got, _ := f.listed(tok, true); !slices.Contains(got, "old@example.com") {
+		t.Fatalf("advanced query right after the delete lists %v, want old@example.com still there", got)
+	}
+	if got, _ := f.listed(tok, false); slices.Contains(got, "old@example.com") {
+		t.Fatalf("a plain list still lists the deleted user: %v", got)
+	}
+	if resp, _ := f.graph(http.MethodGet, "/v1.0/users/"+old["id"].(string), tok, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET of the deleted user: %d, want 404", resp.StatusCode)
+	}
+	// Purged (hard-deleted): the index still has it until the lag has passed.
+	if resp, b := f.graph(http.MethodDelete, "/v1.0/directory/deletedItems/"+old["id"].(string), tok, nil, nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("purge: %d %s", resp.StatusCode, b)
+	}
+	if got, _ := f.listed(tok, true); time.Since(deleted) < lag && !slices.Contains(got, "old@example.com") {
+		t.Fatalf("advanced query right after the purge lists %v, want old@example.com still there", got)
+	}
+
+	// After the lag the index agrees.
+	time.Sleep(time.Until(maxTime(created, deleted).Add(lag)))
+	if got, n := f.listed(tok, true); !slices.Equal(got, []string{"new@example.com"}) || n != 1 {
+		t.Fatalf("advanced query after the lag lists %v (count %d), want only new@example.com", got, n)
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

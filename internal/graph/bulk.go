@@ -603,19 +603,7 @@ func (r *bulkRun) send(ctx context.Context, out *batchOutcome, results chan<- *b
 		out.retried = append(out.retried, status)
 		out.mu.Unlock()
 	})
-	func() {
-		defer func() {
-			// msgraph-sdk-go-core asserts the answer's type without checking (an empty 2xx
-			// answer would panic); never let that take the provider down.
-			if p := recover(); p != nil {
-				out.resp, out.err = nil, fmt.Errorf("the $batch answer could not be read: %v", p)
-			}
-		}()
-		out.resp, out.err = out.br.Send(ctx, r.c.adapter)
-		if out.err == nil && out.resp == nil {
-			out.err = errors.New("the $batch answer is empty")
-		}
-	}()
+	out.resp, out.err = sendBatch(ctx, r.c, out.br)
 	results <- out
 }
 

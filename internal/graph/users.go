@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	abstractions "github.com/microsoft/kiota-abstractions-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 )
 
@@ -607,4 +610,356 @@ func errorFromBody(op string, status int, body []byte, retryAfter time.Duration)
 		}
 	}
 	return out
+}
+
+// GoneUser is a user that a direct read reports gone, with the evidence.
+type GoneUser struct {
+	// ID is the id (or UPN) that was read.
+	ID string
+	// InDeletedItems is set when the deleted-items container holds the user: it was deleted
+	// (soft delete, restorable for 30 days). UserPrincipalName and DeletedDateTime come from there.
+	InDeletedItems                     bool
+	UserPrincipalName, DeletedDateTime string
+	// NotFoundReads is how many direct reads answered 404, the first and the last Waited apart.
+	NotFoundReads int
+	Waited        time.Duration
+}
+
+// Evidence says, for a message, why the user counts as gone.
+func (g GoneUser) Evidence() string {
+	if g.InDeletedItems {
+		s := "it is in the deleted users (GET /directory/deletedItems/" + g.ID + ")"
+		if g.DeletedDateTime != "" {
+			s += ", deleted at " + g.DeletedDateTime
+		}
+		return s
+	}
+	return fmt.Sprintf("%d reads by id over %s answered 404 and the deleted users do not hold it (deleted permanently, or the application may not read deleted items)",
+		g.NotFoundReads, g.Waited.Round(100*time.Millisecond))
+}
+
+// absenceWait bounds how long ReadUsersByID keeps reading a user that answers 404 without being
+// in the deleted items: longer than Entra's replication lag (seconds, reference graph-api.md
+// §4.4), short enough that a refresh of a user deleted permanently does not hang.
+var absenceWait = lagBound
+
+// minNotFoundReads and minAbsence are what a user outside the deleted items needs to count as
+// gone: at least this many reads by id answering 404 (never one), the first and the last at
+// least minAbsence apart (longer than the replication lag a new object usually shows).
+const minNotFoundReads = 3
+
+var minAbsence = 10 * time.Second
+
+// readChunk is the ids of one $batch request of a round and which of them are also looked up in
+// the deleted items.
+type readChunkIDs struct {
+	ids         []string
+	withDeleted map[string]bool
+}
+
+// chunkReads packs the reads of a round into $batch requests of at most maxBatchSize
+// sub-requests: one per id, two (with its deleted item) for ids that already answered 404.
+func chunkReads(ids []string, seen404 func(id string) bool) []readChunkIDs {
+	var out []readChunkIDs
+	cur, n := readChunkIDs{withDeleted: map[string]bool{}}, 0
+	for _, id := range ids {
+		k := 1
+		if seen404(id) {
+			k = 2
+		}
+		if n+k > maxBatchSize {
+			out = append(out, cur)
+			cur, n = readChunkIDs{withDeleted: map[string]bool{}}, 0
+		}
+		cur.ids = append(cur.ids, id)
+		cur.withDeleted[id] = k == 2
+		n += k
+	}
+	if len(cur.ids) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// readOutcome is what one round learned about one id.
+type readOutcome int
+
+const (
+	readPending  readOutcome = iota // no answer that settles it (429, 5xx, 424, no response)
+	readFound                       // 200 on /users/{id}
+	readNotFound                    // 404 on /users/{id}, not in the deleted items (yet)
+	readDeleted                     // 404 on /users/{id} and 200 on /directory/deletedItems/{id}
+)
+
+// classifyRead settles one id from the statuses of its two reads (0: no answer). A user found
+// wins over anything the deleted items say; a refusal of the deleted-items read (403 without
+// User.Read.All or User.DeleteRestore.All, 400) only removes that evidence. Any other failure of
+// the user read is an error for the caller.
+func classifyRead(userStatus, deletedStatus int) (readOutcome, bool) {
+	switch {
+	case userStatus == http.StatusOK:
+		return readFound, true
+	case userStatus == http.StatusNotFound && deletedStatus == http.StatusOK:
+		return readDeleted, true
+	case userStatus == http.StatusNotFound:
+		return readNotFound, true
+	case userStatus == 0 || userStatus == http.StatusTooManyRequests || userStatus == http.StatusFailedDependency || userStatus >= 500:
+		return readPending, true
+	}
+	return readPending, false
+}
+
+// ReadUsersByID reads users directly by id (or UPN), not through a list: GET /users/{id} with
+// every managed property, many per $batch request (20 sub-requests each; a single read goes as a
+// plain GET), and, for an id that answered 404, the deleted item with the same id
+// (GET /directory/deletedItems/{id}) in the same request. It is how a refresh tells a user that
+// a lagging advanced-query list left out (created seconds ago: Microsoft's eventually consistent
+// index, https://learn.microsoft.com/graph/aad-advanced-queries) from one that is gone.
+//
+// A user is gone only on evidence: it is in the deleted items (a soft delete), or every read
+// answered 404 for the whole wait (at least three reads, at least minAbsence apart). Ids that answer 404 are read again with backoff (WaitUntil:
+// from 250 ms, doubling, at most 5 s) until they are found, appear in the deleted items, or the
+// wait ends: absenceWait, and at most 80 % of what is left of ctx, so the caller can still finish.
+// found is keyed by the ids as given; throttled or failed reads are read again, and an id that
+// never got a 200 or a 404 fails the call.
+func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[string]User, gone []GoneUser, err error) {
+	found = map[string]User{}
+	if len(ids) == 0 {
+		return found, nil, nil
+	}
+	started := time.Now()
+	wait := absenceWait
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)*8/10)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+
+	type idState struct {
+		outcome           readOutcome
+		n404              int
+		first404, settled time.Time
+		upn, del          string
+	}
+	states := map[string]*idState{}
+	pending := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, dup := states[id]; !dup {
+			states[id] = &idState{}
+			pending = append(pending, id)
+		}
+	}
+	var fatal error
+	rounds := 0
+	werr := WaitUntil(wctx, fmt.Sprintf("%d users to be readable by id", len(pending)), func(ctx context.Context) (bool, error) {
+		rounds++
+		for _, chunk := range chunkReads(pending, func(id string) bool { return states[id].n404 > 0 }) {
+			answers, err := c.readChunk(ctx, chunk.ids, chunk.withDeleted)
+			if err != nil {
+				if ctx.Err() != nil {
+					return false, nil
+				}
+				fatal = err
+				return false, err
+			}
+			for _, id := range chunk.ids {
+				a := answers[id]
+				outcome, ok := classifyRead(a.userStatus, a.deletedStatus)
+				if !ok {
+					fatal = a.userErr
+					return false, fatal
+				}
+				st := states[id]
+				if outcome == readPending && st.n404 > 0 {
+					outcome = readNotFound // a throttled re-read changes nothing of what was seen
+				}
+				st.outcome = outcome
+				if a.userStatus == http.StatusNotFound {
+					st.n404++
+					if st.first404.IsZero() {
+						st.first404 = time.Now()
+					}
+					st.settled = time.Now()
+				}
+				switch outcome {
+				case readFound:
+					found[id] = *a.user
+				case readDeleted:
+					st.upn, st.del = a.deletedUPN, a.deletedAt
+				}
+			}
+		}
+		var still []string
+		for _, id := range pending {
+			if o := states[id].outcome; o == readNotFound || o == readPending {
+				still = append(still, id)
+			}
+		}
+		if len(still) > 0 {
+			tflog.Info(ctx, "users not readable by id yet (404: replication lag or deletion); reading them again", map[string]any{
+				"round": rounds, "still_missing": len(still), "of": len(ids), "waited_ms": time.Since(started).Milliseconds()})
+		}
+		pending = still
+		return len(pending) == 0, nil
+	})
+	if fatal != nil {
+		return nil, nil, fatal
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, &Error{Op: "read users by id", Message: errors.Join(err, werr).Error(), err: err}
+	}
+	var unsettled []string
+	for _, id := range sortedKeysOf(states) {
+		st := states[id]
+		switch st.outcome {
+		case readDeleted:
+			gone = append(gone, GoneUser{ID: id, InDeletedItems: true, UserPrincipalName: st.upn, DeletedDateTime: st.del, NotFoundReads: st.n404, Waited: st.settled.Sub(started)})
+		case readNotFound:
+			if st.n404 < minNotFoundReads || st.settled.Sub(st.first404) < minAbsence {
+				unsettled = append(unsettled, id) // a few 404s in a short time are no evidence
+				continue
+			}
+			gone = append(gone, GoneUser{ID: id, NotFoundReads: st.n404, Waited: st.settled.Sub(st.first404)})
+		case readPending:
+			unsettled = append(unsettled, id)
+		}
+	}
+	if len(unsettled) > 0 {
+		msg := fmt.Sprintf("the reads of %s by id settled nothing within %s (throttled, failing, or too few 404 answers to tell lag from deletion)", strings.Join(unsettled, ", "), wait.Round(time.Second))
+		return nil, nil, &Error{Op: "read users by id", Message: msg, err: werr}
+	}
+	return found, gone, nil
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// readAnswer is what one $batch round answered for one id.
+type readAnswer struct {
+	userStatus, deletedStatus int
+	user                      *User
+	userErr                   error
+	deletedUPN, deletedAt     string
+}
+
+// readChunk reads one chunk: GET /users/{id} for each id, and GET /directory/deletedItems/{id}
+// for those in withDeleted, in one $batch request (a plain GET when it is a single read).
+func (c *Client) readChunk(ctx context.Context, ids []string, withDeleted map[string]bool) (map[string]readAnswer, error) {
+	type sub struct {
+		id      string
+		deleted bool
+		ri      *abstractions.RequestInformation
+	}
+	var subs []sub
+	for _, id := range ids {
+		ri, err := c.newRequest(abstractions.GET, userPath(id), url.Values{"$select": {userSelect}}, nil)
+		if err != nil {
+			return nil, &Error{Op: "read user " + id, Message: err.Error(), err: err}
+		}
+		subs = append(subs, sub{id: id, ri: ri})
+		if withDeleted[id] {
+			ri, err := c.newRequest(abstractions.GET, "/directory/deletedItems/"+url.PathEscape(id), url.Values{"$select": {"id,userPrincipalName,deletedDateTime"}}, nil)
+			if err != nil {
+				return nil, &Error{Op: "read deleted user " + id, Message: err.Error(), err: err}
+			}
+			subs = append(subs, sub{id: id, deleted: true, ri: ri})
+		}
+	}
+	// status and body of each sub-request, in the order of subs (status 0: no answer).
+	statuses, bodies := make([]int, len(subs)), make([][]byte, len(subs))
+	if len(subs) == 1 {
+		b, err := c.sendJSON(ctx, subs[0].ri)
+		if err != nil {
+			ge, ok := wrap("read user "+ids[0], err).(*Error)
+			if !ok || ge.StatusCode == 0 {
+				return nil, wrap("read user "+ids[0], err)
+			}
+			statuses[0], bodies[0] = ge.StatusCode, nil
+			if ge.StatusCode != http.StatusNotFound {
+				// Keep Graph's words for the error the caller may report.
+				bodies[0], _ = json.Marshal(map[string]any{"error": map[string]any{"code": ge.Code, "message": ge.Message}})
+			}
+		} else {
+			statuses[0], bodies[0] = http.StatusOK, b
+		}
+	} else {
+		br := msgraphcore.NewBatchRequest(c.adapter)
+		itemIDs := make([]string, len(subs))
+		for i, sb := range subs {
+			item, err := br.AddBatchRequestStep(*sb.ri)
+			if err != nil {
+				return nil, &Error{Op: "read user " + sb.id, Message: err.Error(), err: err}
+			}
+			itemIDs[i] = *item.GetId()
+		}
+		resp, err := sendBatch(ctx, c, br)
+		if err != nil {
+			status, _, _, _ := outerStatus(err)
+			if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
+				return map[string]readAnswer{}, nil // nothing settled: every id stays pending for the next round
+			}
+			return nil, wrap(fmt.Sprintf("read %d users by id ($batch)", len(ids)), err)
+		}
+		for i := range subs {
+			item := resp.GetResponseById(itemIDs[i])
+			if item == nil || item.GetStatus() == nil {
+				continue
+			}
+			statuses[i] = int(*item.GetStatus())
+			if b := item.GetBody(); b != nil {
+				bodies[i], _ = json.Marshal(b) // values may be *string
+			}
+		}
+	}
+	out := map[string]readAnswer{}
+	for i, sb := range subs {
+		a := out[sb.id]
+		if sb.deleted {
+			a.deletedStatus = statuses[i]
+			if statuses[i] == http.StatusOK {
+				var d struct {
+					UPN       string `json:"userPrincipalName"`
+					DeletedAt string `json:"deletedDateTime"`
+				}
+				_ = json.Unmarshal(bodies[i], &d)
+				a.deletedUPN, a.deletedAt = d.UPN, d.DeletedAt
+			}
+			out[sb.id] = a
+			continue
+		}
+		a.userStatus = statuses[i]
+		switch {
+		case statuses[i] == http.StatusOK:
+			u, err := parseUser(bodies[i])
+			if err != nil {
+				return nil, &Error{Op: "read user " + sb.id, StatusCode: http.StatusOK, Message: err.Error(), err: err}
+			}
+			a.user = u
+		case statuses[i] != 0:
+			a.userErr = errorFromBody("read user "+sb.id, statuses[i], bodies[i], 0)
+		}
+		out[sb.id] = a
+	}
+	return out, nil
+}
+
+// sendBatch POSTs one $batch. msgraph-sdk-go-core asserts the answer's type without checking (an
+// empty 2xx answer would panic): such a panic becomes an error, never a crash of the provider.
+func sendBatch(ctx context.Context, c *Client, br msgraphcore.BatchRequest) (resp msgraphcore.BatchResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, fmt.Errorf("the $batch answer could not be read: %v", p)
+		}
+	}()
+	resp, err = br.Send(ctx, c.adapter)
+	if err == nil && resp == nil {
+		err = errors.New("the $batch answer is empty")
+	}
+	return resp, err
 }

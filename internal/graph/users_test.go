@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
 )
@@ -330,5 +331,165 @@ func TestUsersReadAfterWriteLag(t *testing.T) {
 	start := time.Now()
 	if _, err := c.GetUser(ctx, "nobody@example.com"); !IsNotFound(err) || time.Since(start) > 2*time.Second {
 		t.Fatalf("unknown user: %v after %s", err, time.Since(start))
+	}
+}
+
+func TestClassifyRead(t *testing.T) {
+	for _, c := range []struct {
+		user, deleted int
+		want          readOutcome
+		ok            bool
+	}{
+		{200, 404, readFound, true},
+		{200, 200, readFound, true}, // the user is there: whatever the deleted items say
+		{404, 200, readDeleted, true},
+		{404, 404, readNotFound, true},
+		{404, 403, readNotFound, true}, // no right to read deleted items: only 404s remain as evidence
+		{404, 0, readNotFound, true},
+		{429, 200, readPending, true},
+		{503, 404, readPending, true},
+		{424, 0, readPending, true},
+		{0, 0, readPending, true},
+		{403, 404, readPending, false}, // the user read itself is refused: an error
+		{400, 404, readPending, false},
+	} {
+		got, ok := classifyRead(c.user, c.deleted)
+		if got != c.want || ok != c.ok {
+			t.Errorf("classifyRead(%d, %d) = %v, %t; want %v, %t", c.user, c.deleted, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestReadUsersByIDRidesOutLagAndNeedsEvidence(t *testing.T) {
+	oldWait, oldMin := absenceWait, minAbsence
+	absenceWait, minAbsence = 4*time.Second, 2*time.Second
+	t.Cleanup(func() { absenceWait, minAbsence = oldWait, oldMin })
+	c, f := newTestClient(t, nil, fakecloud.Knobs{})
+	ctx := testCtx(t, 60*time.Second)
+	var ids []string
+	for i := range 12 {
+		u, err := c.CreateUser(ctx, newTestUser(fmt.Sprintf("r%02d@example.com", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	softID, hardID := ids[10], ids[11]
+	if err := c.DeleteUser(ctx, softID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteUser(ctx, hardID); err != nil {
+		t.Fatal(err)
+	}
+	// The hard-deleted user: purged from the deleted items too.
+	ri, _ := c.newRequest(abstractions.DELETE, "/directory/deletedItems/"+hardID, nil, nil)
+	if _, err := c.sendJSON(ctx, ri); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ten users just created, as another process would see them: the first reads answer 404.
+	f.SetKnobs(fakecloud.Knobs{ReadAfterWriteLag: 1500 * time.Millisecond})
+	for _, id := range ids[:10] {
+		c.forgetCreated(id)
+	}
+	fresh := make([]string, 0, 10)
+	for i := range 10 {
+		u, err := c.CreateUser(ctx, newTestUser(fmt.Sprintf("n%02d@example.com", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.forgetCreated(u.ID)
+		fresh = append(fresh, u.ID)
+	}
+	f.ResetStats()
+	start := time.Now()
+	found, gone, err := c.ReadUsersByID(ctx, append(append([]string{}, fresh...), softID, hardID))
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 10 {
+		t.Fatalf("found %d of the 10 lagging users", len(found))
+	}
+	for _, id := range fresh {
+		if found[id].ID != id || found[id].UserPrincipalName == "" {
+			t.Fatalf("user %s read as %+v", id, found[id])
+		}
+	}
+	if len(gone) != 2 {
+		t.Fatalf("gone = %+v, want the soft- and the hard-deleted user", gone)
+	}
+	byID := map[string]GoneUser{}
+	for _, g := range gone {
+		byID[g.ID] = g
+	}
+	if g := byID[softID]; !g.InDeletedItems || g.UserPrincipalName != "r10@example.com" || g.DeletedDateTime == "" {
+		t.Fatalf("soft-deleted user: %+v", g)
+	}
+	if g := byID[hardID]; g.InDeletedItems || g.NotFoundReads < minNotFoundReads || g.Waited < minAbsence {
+		t.Fatalf("hard-deleted user: %+v (wait %s)", g, absenceWait)
+	}
+	if !strings.Contains(byID[hardID].Evidence(), "answered 404") || !strings.Contains(byID[softID].Evidence(), "deleted users") {
+		t.Fatalf("evidence: %q / %q", byID[hardID].Evidence(), byID[softID].Evidence())
+	}
+	// Many users per request: at most two $batch POSTs per round for 12 users.
+	batches, subs := 0, 0
+	for _, r := range f.Requests() {
+		switch {
+		case r.Path == "/v1.0/$batch":
+			batches++
+		case r.BatchID != "":
+			subs++
+		default:
+			t.Fatalf("a read outside $batch: %s %s", r.Method, r.Path)
+		}
+	}
+	if f.Stats().Graph.Status[404] == 0 {
+		t.Fatal("no 404 seen: the lag was not exercised")
+	}
+	t.Logf("12 users (10 lagging 1.5 s, 1 soft-, 1 hard-deleted): %d $batch POSTs, %d sub-requests, %s", batches, subs, took.Round(time.Millisecond))
+	if subs > 24*12 || batches > 2*12 {
+		t.Fatalf("%d $batch POSTs and %d sub-requests: more than one round per backoff step", batches, subs)
+	}
+}
+
+func TestReadUsersByIDBoundedByContext(t *testing.T) {
+	c, _ := newTestClient(t, nil, fakecloud.Knobs{})
+	// A user that never existed, and a deadline too short to tell lag from deletion: an error,
+	// not "gone", and well before the deadline.
+	ctx := testCtx(t, 2*time.Second)
+	start := time.Now()
+	_, gone, err := c.ReadUsersByID(ctx, []string{"00000000-0000-0000-0000-000000000001"})
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("took %s, longer than the context", time.Since(start))
+	}
+	if err == nil || len(gone) != 0 || !strings.Contains(err.Error(), "too few 404 answers") {
+		t.Fatalf("gone %+v, err %v; want an error and nothing gone", gone, err)
+	}
+}
+
+func TestChunkReads(t *testing.T) {
+	var ids []string
+	for i := range 25 {
+		ids = append(ids, fmt.Sprintf("u%02d", i))
+	}
+	seen := func(id string) bool { return id < "u06" } // six ids answered 404 before: two reads each
+	chunks := chunkReads(ids, seen)
+	total := 0
+	for _, c := range chunks {
+		n := 0
+		for _, id := range c.ids {
+			n++
+			if c.withDeleted[id] {
+				n++
+			}
+		}
+		if n > maxBatchSize {
+			t.Fatalf("a chunk of %d sub-requests", n)
+		}
+		total += n
+	}
+	if total != 31 || len(chunks) != 2 {
+		t.Fatalf("%d sub-requests in %d chunks, want 31 in 2", total, len(chunks))
 	}
 }

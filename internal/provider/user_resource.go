@@ -229,7 +229,20 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				"Set password_wo to the new password."))
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || r.clients == nil {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if state != nil && !plan.Licenses.Equal(state.Licenses) {
+		if newLic, ok := licensesFromSet(ctx, plan.Licenses); ok {
+			upn := state.UserPrincipalName.ValueString()
+			var held []string
+			for _, l := range mustLicenses(ctx, state.Licenses) {
+				held = append(held, l.Sku.ValueString())
+			}
+			warnLicenceLosses(ctx, r.clients, mustLicenses(ctx, state.Licenses), newLic, map[string][]string{upn: held}, map[string]usersElem{upn: {}}, &resp.Diagnostics)
+		}
+	}
+	if r.clients == nil {
 		return
 	}
 	r.checkTenant(ctx, &plan, state, resp)
@@ -450,16 +463,24 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id := m.ID.ValueString()
-	g, err := r.clients.Graph.GetUser(ctx, id)
-	if graph.IsNotFound(err) {
-		tflog.Info(ctx, "user no longer exists; removing it from state", map[string]any{"id": id})
+	// A 404 may be replication lag (a user created seconds ago, maybe by another process): the
+	// user leaves the state only on evidence that it is gone (graph.ReadUsersByID).
+	found, gone, err := r.clients.Graph.ReadUsersByID(ctx, []string{id})
+	if err != nil {
+		diag.APIError(&resp.Diagnostics, "Cannot Read User", "reading the user "+id+" (GET /users/{id})", err, userCheckPermissions,
+			"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
+		return
+	}
+	if len(gone) > 0 {
+		ev := gone[0].Evidence()
+		tflog.Info(ctx, "user is gone from the tenant; removing it from state", map[string]any{"id": id, "evidence": ev})
+		resp.Diagnostics.AddWarning("User No Longer In The Tenant",
+			fmt.Sprintf("The user %s (%s) was deleted outside Terraform and leaves the state: %s.", firstNonEmpty(m.UserPrincipalName.ValueString(), id), id, ev))
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read User", "reading the user "+id+" (GET /users/{id})", err, userCheckPermissions, "")
-		return
-	}
+	one := found[id]
+	g := &one
 	m.ID = types.StringValue(g.ID)
 	m.userFields = fieldsFromGraph(m.userFields, g)
 	m.AccountEnabled = types.BoolValue(g.AccountEnabled)

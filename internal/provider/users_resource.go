@@ -53,6 +53,7 @@ type usersResourceModel struct {
 	InitialPasswords         types.Map      `tfsdk:"initial_passwords"`
 	ForceChangePassword      types.Bool     `tfsdk:"force_change_password_next_sign_in"`
 	AdoptExisting            types.Bool     `tfsdk:"adopt_existing"`
+	DeleteRemovedUsers       types.Bool     `tfsdk:"delete_removed_users"`
 	Concurrency              types.Int64    `tfsdk:"concurrency"`
 	WriteQuota               types.Int64    `tfsdk:"write_quota"`
 	WriteWindow              types.String   `tfsdk:"write_window"`
@@ -90,7 +91,8 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"users": schema.DynamicAttribute{
 				Required: true, WriteOnly: true,
 				MarkdownDescription: "The users, keyed by user principal name: typically `data.m365_users_csv.x.users` (its `line` is ignored), or a map or object literal. " +
-					"An attribute left unset is left alone; `\"\"` clears it. Removing a key deletes the user (Graph keeps deleted users 30 days in the recycle bin). " +
+					"An attribute left unset is left alone; `\"\"` clears it. Removing a key releases the user from management (it stays in the tenant, with its licences and mailbox, and the plan warns naming it); " +
+					"with `delete_removed_users = true` it deletes the user instead (the plan warns listing every user to be deleted). " +
 					"Write-only (Terraform 1.11+): read at every plan and apply, never stored — the state keeps `attributes`, one JSON document per user, and the plan shows each change there. " +
 					"Its type is checked by the provider, not by Terraform (so that thousands of users plan in seconds): each user is an object of these attributes, any of them left out:" +
 					attrsDoc(usersElemSchemas()),
@@ -116,6 +118,11 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"adopt_existing": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Take over users that already exist with a user name of `users`: their attributes and licences are set as configured, their password is left alone. " +
 					"Defaults to `false`: such users stop the plan, listed with what to do."},
+			"delete_removed_users": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Delete the users whose keys are removed from `users`. Defaults to `false`: a removed key only releases the user from management " +
+					"(it leaves the state and stays in the tenant). With `true` the plan carries a warning listing every user to be deleted and the count; " +
+					"a deleted user stays 30 days in the deleted users (restorable), and its mailbox is removed for good 30 days later. " +
+					"Destroying the whole resource deletes its users whatever this says (Terraform shows that as a destroy)."},
 			"concurrency": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(4),
 				MarkdownDescription: "How many `$batch` requests start in flight (1–16, default 4). It adapts: halved on throttling, grown after clean batches.",
 				Validators:          []validator.Int64{int64validator.Between(1, 16)}},
@@ -230,6 +237,16 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		licenseKeys = append(licenseKeys, l.Sku.ValueString())
 	}
 	planUsers := effectiveUsers(configUsers, stateUsers, plan.UsageLocation, plan.AccountEnabled)
+	if state != nil {
+		var removed []string
+		for k := range stateUsers {
+			if _, kept := planUsers[k]; !kept {
+				removed = append(removed, k)
+			}
+		}
+		// Unknown until apply: warn as for a delete, the worse of the two.
+		warnRemovedUsers(&resp.Diagnostics, removed, plan.DeleteRemovedUsers.ValueBool() || plan.DeleteRemovedUsers.IsUnknown())
+	}
 	sharedKnown := licKnown && !plan.UsageLocation.IsUnknown() && !plan.AccountEnabled.IsUnknown()
 	var newKeys []string
 	byLower := map[string]string{}
@@ -296,6 +313,9 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 
 	licChanged := state == nil || !plan.Licenses.Equal(state.Licenses)
+	if state != nil && licChanged && licKnown {
+		warnLicenceLosses(ctx, r.clients, mustLicenses(ctx, state.Licenses), licenses, stateAssigned, planUsers, &resp.Diagnostics)
+	}
 	usageChanged := false
 	for k, pu := range planUsers {
 		if su, ok := stateUsers[k]; !ok || !su.UsageLocation.Equal(pu.UsageLocation) {
@@ -307,6 +327,113 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return // nothing new: no read at all
 	}
 	r.checkTenant(ctx, &plan, state, planUsers, stateAssigned, newKeys, licenses, licKnown, privateStrings(ctx, req.Private, privAttempted), resp)
+}
+
+// warnRemovedUsers adds the plan's warning about the users removed from `users`: released from
+// management (they stay in the tenant), or, with delete_removed_users, deleted. Every user is
+// named, with the count, so that a reviewer sees what a one-line change of a large map does.
+func warnRemovedUsers(d *diagList, removed []string, deleting bool) {
+	if len(removed) == 0 {
+		return
+	}
+	summary, detail := removedUsersWarning(removed, deleting)
+	d.AddAttributeWarning(path.Root("users"), summary, detail)
+}
+
+// removedUsersWarning is the summary and detail of warnRemovedUsers.
+func removedUsersWarning(removed []string, deleting bool) (string, string) {
+	n := len(removed)
+	if deleting {
+		return fmt.Sprintf("%s WILL BE DELETED", strings.ToUpper(plural(n, "User"))),
+			fmt.Sprintf("%s will be DELETED from the tenant: %s.\n\n", plural(n, "user"), listUPNs(removed)) +
+				"They were removed from users and delete_removed_users = true. A deleted user stays 30 days in the deleted users (restorable: admin centre, Users > Deleted users) " +
+				"and keeps its user name meanwhile; its mailbox goes with it and is removed for good 30 days later. " +
+				"To keep them in the tenant, set delete_removed_users = false: removed users are then only released from management."
+	}
+	return "Users Released From Management",
+		fmt.Sprintf("%s will be released from management and stay in the tenant: %s.\n\n", plural(n, "user"), listUPNs(removed)) +
+			"They were removed from users: they leave the state of this resource and keep their attributes, licences and mailboxes; nothing is deleted. " +
+			"To delete them instead, set delete_removed_users = true. To manage one again, add it back with adopt_existing = true."
+}
+
+// skuLoss is a SKU removed from `licenses` and the managed users that hold it.
+type skuLoss struct {
+	Name  string
+	Users []string
+}
+
+// licenceLosses lists, per SKU in old and not in new (compared by SKU id through skuID, which
+// maps a configured key to its id, or returns the key itself when unknown), the users that stay
+// managed and hold it.
+func licenceLosses(oldLic, newLic []licenseModel, skuID func(key string) string, stateAssigned map[string][]string, staying map[string]usersElem) []skuLoss {
+	kept := map[string]bool{}
+	for _, l := range newLic {
+		kept[strings.ToLower(skuID(l.Sku.ValueString()))] = true
+	}
+	var out []skuLoss
+	for _, l := range oldLic {
+		key := l.Sku.ValueString()
+		id := strings.ToLower(skuID(key))
+		if kept[id] {
+			continue
+		}
+		loss := skuLoss{Name: key}
+		for _, k := range sortedKeys(stateAssigned) {
+			if _, ok := staying[k]; !ok {
+				continue
+			}
+			for _, held := range stateAssigned[k] {
+				if strings.ToLower(skuID(held)) == id {
+					loss.Users = append(loss.Users, k)
+					break
+				}
+			}
+		}
+		if len(loss.Users) > 0 {
+			out = append(out, loss)
+		}
+	}
+	return out
+}
+
+// licenceLossWarning is the summary and detail of the warning about SKUs removed from licenses.
+func licenceLossWarning(losses []skuLoss) (string, string) {
+	var lines []string
+	for _, l := range losses {
+		verb := "lose"
+		if len(l.Users) == 1 {
+			verb = "loses"
+		}
+		lines = append(lines, fmt.Sprintf("  - %s: %s %s it: %s", l.Name, plural(len(l.Users), "user"), verb, listUPNs(l.Users)))
+	}
+	return "Licences Will Be Removed From Users",
+		"These SKUs were removed from licenses, so the apply removes them from every user of this resource that holds them:\n" + strings.Join(lines, "\n") + "\n\n" +
+			"A user that loses its last Exchange Online licence loses its mailbox: Exchange keeps the data 30 days, then deletes it. " +
+			"To keep the licences, put the SKUs back in licenses."
+}
+
+// warnLicenceLosses adds the licence-loss warning, resolving SKU names through the tenant's SKUs
+// when they can be read (so that writing a part number as its GUID is no loss).
+func warnLicenceLosses(ctx context.Context, clients *Clients, oldLic, newLic []licenseModel, stateAssigned map[string][]string, planUsers map[string]usersElem, d *diagList) {
+	if len(oldLic) == 0 {
+		return
+	}
+	skuID := func(key string) string { return key }
+	if clients != nil {
+		if skus, err := cacheFor(clients.Graph).SKUs(ctx, clients.Graph, false); err == nil {
+			ix := newSkuIndex(skus)
+			skuID = func(key string) string {
+				if s, ok := ix.find(key); ok {
+					return s.SkuID
+				}
+				return key
+			}
+		}
+	}
+	if losses := licenceLosses(oldLic, newLic, skuID, stateAssigned, planUsers); len(losses) > 0 {
+		summary, detail := licenceLossWarning(losses)
+		d.AddAttributeWarning(path.Root("licenses"), summary, detail)
+	}
 }
 
 // effectiveUsers is what the configured users become: the configuration, with the user name from
@@ -768,12 +895,22 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 		ops = append(ops, op)
 		pend = append(pend, pendingOp{kind: opUpdate, key: k, pwReset: pwReset})
 	}
+	// Removed users are released (they leave the state, nothing is sent) unless the
+	// configuration opts in to deleting them; the plan warned either way.
+	var released []string
 	for _, k := range deletes {
 		if ids[k] == "" {
 			continue
 		}
+		if !plan.DeleteRemovedUsers.ValueBool() {
+			released = append(released, k)
+			continue
+		}
 		ops = append(ops, graph.BulkOp{Key: k, Delete: ids[k]})
 		pend = append(pend, pendingOp{kind: opDelete, key: k})
+	}
+	if len(released) > 0 {
+		tflog.Info(ctx, "m365_users released users from management; they stay in the tenant", map[string]any{"users": released, "count": len(released)})
 	}
 
 	// Start from the state and apply each success.
@@ -782,8 +919,9 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 		newUsers[k] = v
 	}
 	for _, k := range deletes {
-		if ids[k] == "" {
+		if ids[k] == "" || containsString(released, k) {
 			delete(newUsers, k)
+			delete(initial, k)
 		}
 	}
 	for _, k := range updates {
@@ -939,8 +1077,12 @@ func entraWindow(s types.String) time.Duration {
 	return d
 }
 
-// Read refreshes every user with one paged list per domain (and one GET per user missing from
-// the list), plus one SKU read when licences are managed.
+// Read refreshes every user with one paged list per domain, plus one SKU read when licences are
+// managed. The per-domain list is an advanced query (endsWith), served by an eventually consistent
+// index that misses users created seconds ago (https://learn.microsoft.com/graph/aad-advanced-queries):
+// users of the state that it does not return are read directly by id, many per $batch request,
+// and leave the state only on evidence that they are gone (graph.ReadUsersByID), each named in a
+// warning.
 func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m usersResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
@@ -978,26 +1120,61 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	assigned := map[string][]string{}
 	initial := stringMap(m.InitialPasswords)
+	listed := map[string]graph.User{}
+	var missing []string // ids (or UPNs) of the users the list did not return
 	for _, k := range keys {
 		gu, ok := byID[strings.ToLower(ids[k])]
 		if !ok {
 			gu, ok = found[strings.ToLower(k)]
 		}
-		if !ok {
-			// Not in the list (renamed to another domain, deleted, or not indexed yet): ask for it.
-			one, err := g.GetUser(ctx, firstNonEmpty(ids[k], k))
-			switch {
-			case graph.IsNotFound(err):
-				tflog.Info(ctx, "user no longer exists; removing it from state", map[string]any{"user_principal_name": k})
+		if ok {
+			listed[k] = gu
+		} else {
+			missing = append(missing, firstNonEmpty(ids[k], k))
+		}
+	}
+	if len(missing) > 0 {
+		// Not in the list: not indexed yet, renamed to another domain, or deleted. Read them by id.
+		tflog.Info(ctx, "users missing from the list; reading them by id", map[string]any{"missing": len(missing), "of": len(keys)})
+		direct, gone, err := g.ReadUsersByID(ctx, missing)
+		if err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Read Users", fmt.Sprintf("refreshing %s that the user list did not return, by id (GET /users/{id} in $batch)", plural(len(missing), "user")), err, userCheckPermissions,
+				"The state is unchanged. Apply or plan again; if it persists, raise timeouts.read.")
+			return
+		}
+		goneByID := map[string]graph.GoneUser{}
+		for _, gu := range gone {
+			goneByID[gu.ID] = gu
+		}
+		var dropped []string
+		for _, k := range keys {
+			if _, ok := listed[k]; ok {
+				continue
+			}
+			id := firstNonEmpty(ids[k], k)
+			if gu, ok := direct[id]; ok {
+				listed[k] = gu
+				continue
+			}
+			if ev, ok := goneByID[id]; ok {
+				tflog.Info(ctx, "user is gone from the tenant; removing it from state", map[string]any{"user_principal_name": k, "id": id, "evidence": ev.Evidence()})
+				dropped = append(dropped, fmt.Sprintf("  - %s: %s", k, ev.Evidence()))
 				delete(users, k)
 				delete(ids, k)
 				delete(initial, k)
-				continue
-			case err != nil:
-				diag.APIError(&resp.Diagnostics, "Cannot Read User", "refreshing the user "+k+" (GET /users/{id})", err, userCheckPermissions, "")
-				return
 			}
-			gu = *one
+		}
+		if len(dropped) > 0 {
+			resp.Diagnostics.AddWarning("Users No Longer In The Tenant",
+				fmt.Sprintf("%s of this resource were deleted outside Terraform and leave its state:\n%s\n\n", plural(len(dropped), "user"), strings.Join(dropped, "\n"))+
+					"The next apply creates them again if they are still in users. A user in the deleted users keeps its user name for 30 days: restore it instead "+
+					"(admin centre: Users > Deleted users) and set adopt_existing = true, or remove it from users.")
+		}
+	}
+	for _, k := range keys {
+		gu, ok := listed[k]
+		if !ok {
+			continue
 		}
 		e := users[k]
 		e.userFields = fieldsFromGraph(e.userFields, &gu)

@@ -151,7 +151,7 @@ func TestAccUsersLifecycle(t *testing.T) {
 			Config:           e.config(usersConfig(adminCSV(first, nil), "")),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		},
-		resource.TestStep{ // rows added, changed, removed: each user's change is in the plan
+		resource.TestStep{ // rows added, changed, removed (released): each user's change is in the plan
 			Config: e.config(usersConfig(adminCSV(second, map[string]string{"u004@corp.com": "Finance"}), "")),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
@@ -161,11 +161,11 @@ func TestAccUsersLifecycle(t *testing.T) {
 			}},
 			Check: func(*terraformState) error {
 				live := liveUsers(e.fake)
-				if len(live) != 6 {
-					return fmt.Errorf("the tenant has %d live users, want 6", len(live))
+				if len(live) != 7 {
+					return fmt.Errorf("the tenant has %d live users, want 7", len(live))
 				}
-				if _, ok := live["u001@corp.com"]; ok {
-					return fmt.Errorf("u001 was not deleted")
+				if _, ok := live["u001@corp.com"]; !ok {
+					return fmt.Errorf("u001 was deleted; removing a row only releases it by default")
 				}
 				if live["u004@corp.com"].Department != "Finance" {
 					return fmt.Errorf("u004's department is %q", live["u004@corp.com"].Department)
