@@ -98,6 +98,12 @@
 // Server.MailboxReadyAt and CompleteMailboxProvisioning are for tests. RealisticTiming (knobs.go;
 // Seed.Timing "realistic", -timing realistic) is a real tenant's clock scaled to seconds.
 //
+// # Eventual consistency of Graph
+//
+// read_after_write_lag: a new object answers 404 to a GET by id for a while. list_lag: advanced
+// queries (ConsistencyLevel: eventual) read an index that misses users created, and still lists
+// users deleted, less than list_lag ago (users.go, indexedUsersLocked).
+//
 // The fake imports no product package of this module (deps_test.go checks it): it has its own CSV
 // reader, DNS lookups (dnslookup.go, miekg/dns) and IMAP client code.
 //

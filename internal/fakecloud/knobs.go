@@ -432,6 +432,11 @@ func RealisticTiming() Knobs {
 		// Real: objects made by Exchange New-* cmdlets (migration endpoints and batches) can
 		// answer not-found for seconds to minutes while the directory replicates. Scaled: 1 s.
 		ExchangeLag: time.Second,
+		// Real: advanced queries (ConsistencyLevel: eventual, e.g. endsWith on
+		// userPrincipalName) read an index that lags behind writes; Microsoft gives no figure
+		// ("eventual", https://learn.microsoft.com/graph/aad-advanced-queries). Scaled: 3 s, longer
+		// than a plan that follows an apply at once.
+		ListLag: 3 * time.Second,
 		// Real: a batch spends minutes in Starting and Stopping/Completing/Removing and hours in
 		// Syncing (initial sync; incremental syncs every 24 hours,
 		// https://learn.microsoft.com/exchange/mailbox-migration/manage-migration-batches).

@@ -52,6 +52,11 @@ type Server struct {
 	opts      Options
 	stateFile string
 
+	// recentlyDeleted holds the users deleted less than list_lag ago, as they were, for the
+	// eventually consistent advanced-query index (users.go).
+	lagMu           sync.Mutex
+	recentlyDeleted map[string]userDeletion
+
 	loginURL, graphURL, exchangeURL string
 	caFile                          string
 

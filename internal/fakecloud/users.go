@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -1216,27 +1215,16 @@ type userDeletion struct {
 	at   time.Time
 }
 
-// listLagIndex holds, per server, the users deleted recently, as they were, for the list_lag
-// knob: an advanced query still lists them for list_lag after the delete, even after a purge.
-var listLagIndex struct {
-	mu      sync.Mutex
-	deleted map[*Server]map[string]userDeletion
-}
-
 // rememberDeletion records u (live, not yet marked deleted) as deleted now, and forgets
 // deletions older than the current list_lag.
 func (s *Server) rememberDeletion(u User) {
 	lag := s.Knobs().ListLag
-	listLagIndex.mu.Lock()
-	defer listLagIndex.mu.Unlock()
-	if listLagIndex.deleted == nil {
-		listLagIndex.deleted = map[*Server]map[string]userDeletion{}
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	if s.recentlyDeleted == nil {
+		s.recentlyDeleted = map[string]userDeletion{}
 	}
-	m := listLagIndex.deleted[s]
-	if m == nil {
-		m = map[string]userDeletion{}
-		listLagIndex.deleted[s] = m
-	}
+	m := s.recentlyDeleted
 	now := time.Now()
 	for id, d := range m {
 		if now.Sub(d.at) >= lag {
@@ -1259,9 +1247,9 @@ func (s *Server) indexedUsersLocked(st *State, lag time.Duration) map[string]Use
 		}
 		out[id] = u
 	}
-	listLagIndex.mu.Lock()
-	defer listLagIndex.mu.Unlock()
-	for id, d := range listLagIndex.deleted[s] {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	for id, d := range s.recentlyDeleted {
 		if time.Since(d.at) < lag {
 			out[id] = d.user
 		}

@@ -61,6 +61,8 @@ func run(args []string, stderr io.Writer) int {
 		"time from an Exchange Online licence to its mailbox (0 = at once, negative = never)")
 	fs.DurationVar(&k.MailboxProvisionJitter, "mailbox-provision-jitter", 0,
 		"extra per-user provisioning time in [0, jitter), derived from the user id")
+	fs.DurationVar(&k.ListLag, "list-lag", 0,
+		"advanced Graph queries (ConsistencyLevel: eventual) miss users created, and still list users deleted, less than this long ago")
 	var imapRootCAs []string
 	fs.Func("imap-root-ca", "PEM file of a CA the migration engine trusts for IMAP servers (repeatable; adds to the seed's imap_root_cas)",
 		func(v string) error {
@@ -136,6 +138,8 @@ func run(args []string, stderr io.Writer) int {
 			knobs.MailboxProvisionDelay = k.MailboxProvisionDelay
 		case "mailbox-provision-jitter":
 			knobs.MailboxProvisionJitter = k.MailboxProvisionJitter
+		case "list-lag":
+			knobs.ListLag = k.ListLag
 		}
 	})
 	if err := knobs.Validate(); err != nil {
