@@ -29,8 +29,9 @@ resource "m365_domain_verification" "company" {
 
 # Admin centre: Users > Active users > Add multiple users (a UTF-8 CSV of 249 rows at most).
 data "m365_users_csv" "exmail" {
-  path   = local.users_csv
-  domain = var.domain
+  path = local.users_csv
+  # A rehearsal on a staging tenant rewrites every address to its *.onmicrosoft.com domain.
+  domain = coalesce(var.staging_domain, var.domain)
 
   defaults = {
     usage_location = "CN"
@@ -87,6 +88,9 @@ resource "m365_migration_batch" "wave1" {
 
   exclude_folders = ["Deleted Messages", "Junk"]
   time_zone       = "China Standard Time"
+
+  # A rehearsal rewrites every EmailAddress (not UserName, the Exmail login) to the staging domain.
+  domain = var.staging_domain
 
   # Every CSV row must migrate into one of these users (checked at plan time, naming the CSV
   # line); the batch waits until each of them has an Exchange Online mailbox before submitting.

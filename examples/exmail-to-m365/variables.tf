@@ -114,3 +114,9 @@ variable "notification_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "staging_domain" {
+  description = "Rehearsal on a staging tenant: its *.onmicrosoft.com domain, to which every user and migration address is rewritten. null for the real move."
+  type        = string
+  default     = null
+}

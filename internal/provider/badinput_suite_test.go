@@ -49,11 +49,11 @@ func TestAccSuiteBadInput(t *testing.T) {
 	// the batch "wave1" holding zhang.san.
 	exo := exoClient(t, e)
 	ctx := context.Background()
-	if _, err := exo.NewMigrationEndpoint(ctx, exchange.NewEndpointParams{Name: "exmail", RemoteServer: srv.Host, Port: int64(srv.Port),
+	if err := newEndpointReady(ctx, exo, exchange.NewEndpointParams{Name: "exmail", RemoteServer: srv.Host, Port: int64(srv.Port),
 		Security: "Ssl", SkipVerification: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exo.NewMigrationEndpoint(ctx, exchange.NewEndpointParams{Name: "dead", RemoteServer: "127.0.0.1", Port: int64(closedPort(t)),
+	if err := newEndpointReady(ctx, exo, exchange.NewEndpointParams{Name: "dead", RemoteServer: "127.0.0.1", Port: int64(closedPort(t)),
 		Security: "Ssl", SkipVerification: true}); err != nil {
 		t.Fatal(err)
 	}

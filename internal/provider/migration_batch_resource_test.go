@@ -430,7 +430,7 @@ func TestAccMigrationBatchImport(t *testing.T) {
 	text := migrationCSVText(users, []string{"li.si@contoso.com", "wang.wu@contoso.com"}, nil)
 	file := writeTestFile(t, t.TempDir(), "legacy.csv", []byte(text))
 	// A batch made in PowerShell before Terraform.
-	if _, err := exo.NewMigrationEndpoint(ctx, exchange.NewEndpointParams{Name: "exmail", RemoteServer: srv.Host, Port: int64(srv.Port), Security: "Ssl"}); err != nil {
+	if err := newEndpointReady(ctx, exo, exchange.NewEndpointParams{Name: "exmail", RemoteServer: srv.Host, Port: int64(srv.Port), Security: "Ssl"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := exo.NewMigrationBatch(ctx, exchange.BatchSpec{Name: "legacy", SourceEndpoint: "exmail", CSV: []byte(text), AutoStart: true}); err != nil {
@@ -483,7 +483,7 @@ func TestAccMigrationBatchManyUsersInOtherBatch(t *testing.T) {
 	e := newTestEnv(t, fakecloud.DefaultSeed(), fakecloud.Knobs{ExchangePageSize: 5})
 	exo := exoClient(t, e)
 	ctx := context.Background()
-	if _, err := exo.NewMigrationEndpoint(ctx, exchange.NewEndpointParams{Name: "exmail", RemoteServer: "127.0.0.1", Port: int64(closedPort(t)),
+	if err := newEndpointReady(ctx, exo, exchange.NewEndpointParams{Name: "exmail", RemoteServer: "127.0.0.1", Port: int64(closedPort(t)),
 		Security: "Ssl", SkipVerification: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -496,6 +496,12 @@ func TestAccMigrationBatchManyUsersInOtherBatch(t *testing.T) {
 		fmt.Fprintf(&b, "%s,%s,pw-%d\n", addr, addr, i)
 	}
 	if _, err := exo.NewMigrationBatch(ctx, exchange.BatchSpec{Name: "old", SourceEndpoint: "exmail", CSV: []byte(b.String())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) { // replication lag after New-*
+		_, err := exo.GetMigrationBatch(ctx, "old")
+		return err == nil, err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(&b, "fresh@contoso.com,fresh@contoso.com,pw-13\n")

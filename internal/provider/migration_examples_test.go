@@ -79,5 +79,11 @@ func TestAccMigrationExamples(t *testing.T) {
 				statecheck.ExpectKnownOutputValue("failed_users", knownvalue.MapSizeExact(0)),
 			},
 		},
+		{ // the cutover gate: every mailbox synced
+			Config: e.config(batch + exampleConfig(t, "data-sources/m365_migration_batch/data-source.tf")),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("synced", knownvalue.StringExact("3 of 3 mailboxes synced")),
+			},
+		},
 	}})
 }

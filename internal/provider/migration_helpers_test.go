@@ -170,3 +170,15 @@ func mustJSON(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
 }
+
+// newEndpointReady creates a migration endpoint the way an admin would in PowerShell, then waits
+// until the service answers for it (the fake keeps a real tenant's replication lag after New-*).
+func newEndpointReady(ctx context.Context, exo *exchange.Client, p exchange.NewEndpointParams) error {
+	if _, err := exo.NewMigrationEndpoint(ctx, p); err != nil {
+		return err
+	}
+	return exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
+		_, err := exo.GetMigrationEndpoint(ctx, p.Name)
+		return err == nil, err
+	})
+}

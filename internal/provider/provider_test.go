@@ -58,8 +58,19 @@ type testEnv struct {
 	fake *fakecloud.Server
 }
 
+//
+// The fake keeps a real tenant's clock by default (fakecloud.RealisticTiming, scaled to seconds:
+// mailboxes provisioned seconds after licensing, lagging advanced-query lists, a first GET that
+// answers 404, batches that take several polls per status), so that every acceptance test meets
+// them. A test that needs the instant tenant sets seed.Timing = fakecloud.TimingInstant and says why.
 func newTestEnv(t *testing.T, seed *fakecloud.Seed, knobs fakecloud.Knobs) *testEnv {
 	t.Helper()
+	if seed == nil {
+		seed = fakecloud.DefaultSeed()
+	}
+	if seed.Timing == "" {
+		seed.Timing = fakecloud.TimingRealistic
+	}
 	f, err := fakecloud.Start(fakecloud.Options{Seed: seed, Knobs: knobs})
 	if err != nil {
 		t.Fatalf("starting the local Microsoft 365: %v", err)
