@@ -70,6 +70,8 @@ type Report struct {
 	DisplayNames  map[string]string
 	BatchStatus   string
 	BatchUsers    map[string]UserResult
+	// Mailboxes is how the batch met the tenant's mailbox provisioning.
+	Mailboxes MailboxReadiness
 	// WrongPasswordStopped: the apply with the wrong-password CSV failed in the preflight.
 	WrongPasswordStopped bool
 	// WrongPasswordUser is the user the preflight named.
@@ -87,6 +89,21 @@ type Report struct {
 	RemoveBatchAfter string
 	ClientSettings   map[string]string
 	Elapsed          time.Duration
+}
+
+// MailboxReadiness: each mailbox appeared a while after its licence (the fake keeps a real
+// tenant's clock, scaled to seconds), and the batch was submitted only after all of them.
+type MailboxReadiness struct {
+	Ready, Users int
+	// FirstReady and LastReady are when the first and the last mailbox appeared, after the start
+	// of the phase-1 apply.
+	FirstReady, LastReady time.Duration
+	// Polls counts the Get-Mailbox requests of the wait.
+	Polls int
+	// SubmittedAfter is how long after the last mailbox New-MigrationBatch was sent; EarlyRows
+	// counts rows submitted before their mailbox existed (0 is the point).
+	SubmittedAfter time.Duration
+	EarlyRows      int
 }
 
 // Run builds the provider, starts the local servers, runs phase 1, the wrong-password CSV and
@@ -181,6 +198,9 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 
 	seed := fakecloud.DefaultSeed()
 	seed.IMAPRootCAs = []string{imap.CACertFile}
+	// A real tenant's clock, scaled to seconds: mailboxes appear seconds after licensing, lists
+	// lag behind writes, a batch takes several polls per status.
+	seed.Timing = fakecloud.TimingRealistic
 	fake, err := fakecloud.Start(fakecloud.Options{Seed: seed, Knobs: fakecloud.Knobs{DNSServer: dnsSrv.Addr}})
 	if err != nil {
 		return nil, fmt.Errorf("starting the local Microsoft 365: %w", err)
@@ -241,10 +261,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	logf("published %s TXT %q in the DNS server (what the admin does at DNSPod)", Domain, rep.VerificationTXT)
 
 	// Phase 1, step 2: everything else.
-	logf("phase 1: verify, create and license users, endpoint, migration batch until Synced")
+	logf("phase 1: verify, create and license users, endpoint, wait for the mailboxes, migration batch until Synced")
+	phase1Start := time.Now()
 	if _, err := r.apply(ctx, "2-phase1", vars); err != nil {
 		return nil, err
 	}
+	rep.Mailboxes = mailboxReadiness(fake, phase1Start)
 	if out, err = r.outputs(ctx); err != nil {
 		return nil, err
 	}
@@ -331,6 +353,10 @@ func (rep *Report) check() error {
 	if rep.BatchStatus != "Synced" {
 		problems = append(problems, "batch status "+rep.BatchStatus)
 	}
+	if rep.Mailboxes.Ready != len(Mailboxes) || rep.Mailboxes.EarlyRows != 0 || rep.Mailboxes.SubmittedAfter < 0 {
+		problems = append(problems, fmt.Sprintf("mailboxes: %d of %d ready, %d rows submitted before their mailbox, batch sent %s after the last",
+			rep.Mailboxes.Ready, len(Mailboxes), rep.Mailboxes.EarlyRows, rep.Mailboxes.SubmittedAfter))
+	}
 	for addr, u := range rep.BatchUsers {
 		if u.ItemsSynced != u.Seeded || u.Status != "Synced" {
 			problems = append(problems, fmt.Sprintf("%s: %s, %d items synced of %d", addr, u.Status, u.ItemsSynced, u.Seeded))
@@ -363,6 +389,11 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 	for _, upn := range sortedKeys(rep.LicensedUsers) {
 		fmt.Fprintf(&b, "    %-27s %-4s %s\n", upn, rep.DisplayNames[upn], strings.Join(rep.LicensedUsers[upn], ","))
 	}
+	mb := rep.Mailboxes
+	fmt.Fprintf(&b, "  mailboxes         %d of %d appeared %.1f–%.1f s into the apply (a real tenant: 30 min–24 h after licensing); %d Get-Mailbox polls\n",
+		mb.Ready, mb.Users, mb.FirstReady.Seconds(), mb.LastReady.Seconds(), mb.Polls)
+	fmt.Fprintf(&b, "                    New-MigrationBatch sent %.1f s after the last one; %d rows submitted before their mailbox existed\n",
+		mb.SubmittedAfter.Seconds(), mb.EarlyRows)
 	fmt.Fprintf(&b, "  migration batch   %s\n", rep.BatchStatus)
 	for _, addr := range sortedKeys(rep.BatchUsers) {
 		u := rep.BatchUsers[addr]
@@ -377,6 +408,42 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(&b, "  elapsed           %s\n", rep.Elapsed.Round(time.Second))
 	n, err := w.Write(b.Bytes())
 	return int64(n), err
+}
+
+// mailboxReadiness reads, from the fake, when each submitted user's mailbox appeared and when the
+// rows were submitted.
+func mailboxReadiness(fake *fakecloud.Server, start time.Time) MailboxReadiness {
+	var mr MailboxReadiness
+	var last time.Time
+	for u := range Mailboxes {
+		mr.Users++
+		at, ok := fake.MailboxReadyAt(u)
+		if !ok {
+			continue
+		}
+		mr.Ready++
+		if d := at.Sub(start); mr.FirstReady == 0 || d < mr.FirstReady {
+			mr.FirstReady = d
+		}
+		if d := at.Sub(start); d > mr.LastReady {
+			mr.LastReady = d
+			last = at
+		}
+	}
+	for _, rec := range fake.Requests() {
+		if strings.EqualFold(rec.Cmdlet, "Get-Mailbox") {
+			mr.Polls++
+		}
+		for _, addr := range rec.MigrationRows {
+			if at, ok := fake.MailboxReadyAt(addr); !ok || at.After(rec.Time) {
+				mr.EarlyRows++
+			}
+		}
+		if strings.EqualFold(rec.Cmdlet, "New-MigrationBatch") && rec.Status/100 == 2 && mr.SubmittedAfter == 0 {
+			mr.SubmittedAfter = rec.Time.Sub(last)
+		}
+	}
+	return mr
 }
 
 // phase1Facts reads the phase-1 outputs into rep.
