@@ -45,6 +45,11 @@ type State struct {
 	// MigrationBatches are the Exchange migration batches with their users (migration_batches.go).
 	// User passwords are never written to the state file.
 	MigrationBatches []MigrationBatch `json:"migration_batches,omitempty"`
+
+	// DistributionGroups are the Exchange distribution groups (distribution_groups.go).
+	DistributionGroups []DistributionGroup `json:"distribution_groups,omitempty"`
+	// DkimSigningConfigs are the DKIM signing configurations by lower-case domain (dkim.go).
+	DkimSigningConfigs map[string]DkimSigningConfig `json:"dkim_signing_configs,omitempty"`
 }
 
 // MigrationEndpoint is an Exchange Online migration endpoint (IMAP only, for now).

@@ -1,0 +1,188 @@
+package fakecloud
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/dnstest"
+)
+
+// objFixture is a tenant with contoso.com verified, other.com unverified and three users.
+type objFixture struct {
+	*fixture
+	tok string
+}
+
+func newObjFixture(t *testing.T, env string, k Knobs) *objFixture {
+	t.Helper()
+	seed := DefaultSeed()
+	seed.Environment = env
+	seed.Domains = []SeedDomain{{ID: "contoso.com", IsVerified: true}, {ID: "other.com"}}
+	for _, a := range []string{"li.lei@contoso.com", "han.meimei@contoso.com", "admin@contoso.com"} {
+		seed.Users = append(seed.Users, SeedUser{User: User{UserPrincipalName: a}})
+	}
+	f := newFixture(t, Options{Seed: seed, Knobs: k})
+	return &objFixture{fixture: f, tok: f.exchangeToken()}
+}
+
+func (f *objFixture) ok(cmdlet string, params map[string]any) []map[string]any {
+	f.t.Helper()
+	resp, b := f.invoke("", f.tok, cmdlet, params, nil)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("%s: %d %s", cmdlet, resp.StatusCode, b)
+	}
+	return decodeExo(f.t, b).Value
+}
+
+// fail runs a cmdlet that must fail with status; it returns the pipe-form text and exception.
+func (f *objFixture) fail(status int, cmdlet string, params map[string]any) (string, string) {
+	f.t.Helper()
+	resp, b := f.invoke("", f.tok, cmdlet, params, nil)
+	if resp.StatusCode != status {
+		f.t.Fatalf("%s: want %d, got %d %s", cmdlet, status, resp.StatusCode, b)
+	}
+	_, detail, typ := exoDetail(f.t, b)
+	parts := strings.SplitN(detail, "|", 3)
+	if len(parts) != 3 {
+		f.t.Fatalf("detail not in pipe form: %q", detail)
+	}
+	return parts[2], typ
+}
+
+func (f *objFixture) members(group string) []string {
+	var out []string
+	for _, m := range f.ok("Get-DistributionGroupMember", map[string]any{"Identity": group}) {
+		out = append(out, m["PrimarySmtpAddress"].(string))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestDistributionGroupLifecycle(t *testing.T) {
+	f := newObjFixture(t, "global", Knobs{})
+	g := f.ok("New-DistributionGroup", map[string]any{"Name": "sales", "DisplayName": "销售部 Sales", "Alias": "sales",
+		"PrimarySmtpAddress": "sales@contoso.com", "ManagedBy": []any{"admin@contoso.com"}, "Members": []any{"li.lei@contoso.com"}})[0]
+	if g["RequireSenderAuthenticationEnabled"] != true || g["RecipientTypeDetails"] != "MailUniversalDistributionGroup" {
+		t.Errorf("defaults: %v", g)
+	}
+	if addrs := g["EmailAddresses"].([]any); len(addrs) != 2 || addrs[0] != "SMTP:sales@contoso.com" || addrs[1] != "smtp:sales@contoso.onmicrosoft.com" {
+		t.Errorf("EmailAddresses %v", addrs)
+	}
+	if own := g["ManagedBy"].([]any); len(own) != 1 || own[0] != "admin" {
+		t.Errorf("ManagedBy %v", own)
+	}
+
+	// Taken name, taken address, unaccepted domain, non-recipient member, too long a name.
+	if _, typ := f.fail(400, "New-DistributionGroup", map[string]any{"Name": "sales", "PrimarySmtpAddress": "sales2@contoso.com"}); !strings.HasSuffix(typ, "ADObjectAlreadyExistsException") {
+		t.Errorf("taken name: %s", typ)
+	}
+	if text, typ := f.fail(400, "New-DistributionGroup", map[string]any{"Name": "s2", "PrimarySmtpAddress": "li.lei@contoso.com"}); !strings.HasSuffix(typ, "ADObjectAlreadyExistsException") || !strings.Contains(text, `"SMTP:li.lei@contoso.com" is already being used`) {
+		t.Errorf("taken address: %s %s", typ, text)
+	}
+	if text, _ := f.fail(400, "New-DistributionGroup", map[string]any{"Name": "s3", "PrimarySmtpAddress": "s3@other.com"}); !strings.Contains(text, "isn't an accepted domain") {
+		t.Errorf("unaccepted domain: %s", text)
+	}
+	if text, typ := f.fail(404, "New-DistributionGroup", map[string]any{"Name": "s4", "PrimarySmtpAddress": "s4@contoso.com", "Members": []any{"nobody@contoso.com"}}); typ != ManagementObjectNotFound || !strings.Contains(text, `Couldn't find object "nobody@contoso.com"`) {
+		t.Errorf("non-recipient member: %s %s", typ, text)
+	}
+	if text, _ := f.fail(400, "New-DistributionGroup", map[string]any{"Name": strings.Repeat("n", 65)}); !strings.Contains(text, `less than or equal to "64"`) {
+		t.Errorf("long name: %s", text)
+	}
+
+	// Without BypassSecurityGroupManagerCheck an application is not a manager of the group.
+	for _, c := range []struct {
+		cmdlet string
+		params map[string]any
+	}{
+		{"Set-DistributionGroup", map[string]any{"Identity": "sales", "DisplayName": "x"}},
+		{"Update-DistributionGroupMember", map[string]any{"Identity": "sales", "Members": []any{}}},
+		{"Remove-DistributionGroup", map[string]any{"Identity": "sales"}},
+	} {
+		text, typ := f.fail(400, c.cmdlet, c.params)
+		if typ != groupManagerException || text != "You don't have sufficient permissions. This operation can only be performed by a manager of the group." {
+			t.Errorf("%s without bypass: %s %s", c.cmdlet, typ, text)
+		}
+	}
+
+	// A group may contain another group; Update replaces the whole membership.
+	f.ok("New-DistributionGroup", map[string]any{"Name": "all", "PrimarySmtpAddress": "all@contoso.com", "ManagedBy": []any{"admin@contoso.com"}})
+	f.ok("Update-DistributionGroupMember", map[string]any{"Identity": "sales@contoso.com", "Members": []any{"han.meimei@contoso.com", "all@contoso.com"}, "BypassSecurityGroupManagerCheck": true, "Confirm": false})
+	if got := f.members("sales"); !slices.Equal(got, []string{"all@contoso.com", "han.meimei@contoso.com"}) {
+		t.Errorf("members after update: %v", got)
+	}
+	f.fail(400, "Add-DistributionGroupMember", map[string]any{"Identity": "sales", "Member": "all@contoso.com", "BypassSecurityGroupManagerCheck": true})
+	f.fail(404, "Update-DistributionGroupMember", map[string]any{"Identity": "sales", "Members": []any{"ghost@contoso.com"}, "BypassSecurityGroupManagerCheck": true})
+
+	// Secondary addresses with the hashtable form; the un-annotated form is refused.
+	f.ok("Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "RequireSenderAuthenticationEnabled": false,
+		"EmailAddresses": map[string]any{"@odata.type": "#Exchange.GenericHashTable", "Add": []any{"smtp:xiaoshou@contoso.com"}}})
+	f.fail(400, "Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "EmailAddresses": map[string]any{"Add": "smtp:x@contoso.com"}})
+	got := f.ok("Get-DistributionGroup", map[string]any{"Identity": "xiaoshou@contoso.com"})[0]
+	if got["RequireSenderAuthenticationEnabled"] != false || !slices.Contains(got["EmailAddresses"].([]any), any("smtp:xiaoshou@contoso.com")) {
+		t.Errorf("after Set: %v", got)
+	}
+
+	f.ok("Remove-DistributionGroup", map[string]any{"Identity": "all@contoso.com", "BypassSecurityGroupManagerCheck": true, "Confirm": false})
+	if got := f.members("sales"); !slices.Equal(got, []string{"han.meimei@contoso.com"}) {
+		t.Errorf("a removed group stays a member: %v", got)
+	}
+	f.fail(404, "Get-DistributionGroup", map[string]any{"Identity": "all"})
+}
+
+func TestDkimSigningConfig(t *testing.T) {
+	srv := dnstest.StartForTest(t)
+	f := newObjFixture(t, "global", Knobs{DNSServer: srv.Addr})
+	f.fail(404, "Get-DkimSigningConfig", map[string]any{"Identity": "contoso.com"})
+	f.fail(400, "New-DkimSigningConfig", map[string]any{"DomainName": "other.com", "Enabled": false})
+	c := f.ok("New-DkimSigningConfig", map[string]any{"DomainName": "contoso.com", "Enabled": false, "KeySize": 2048})[0]
+	s1, s2 := c["Selector1CNAME"].(string), c["Selector2CNAME"].(string)
+	if c["Enabled"] != false || c["Status"] != "CnameMissing" {
+		t.Errorf("new config: %v", c)
+	}
+	for i, s := range []string{s1, s2} {
+		want := "selector" + string(rune('1'+i)) + "-contoso-com._domainkey.contoso."
+		if !strings.HasPrefix(s, want) || !strings.HasSuffix(s, "-v1.dkim.mail.microsoft") {
+			t.Errorf("selector%d CNAME %q is not in the 2025 format", i+1, s)
+		}
+	}
+
+	text, typ := f.fail(400, "Set-DkimSigningConfig", map[string]any{"Identity": "contoso.com", "Enabled": true})
+	if typ != dkimValidationException || !strings.HasPrefix(text, "CNAME record does not exist for this config. Please publish the following two CNAME records first.") ||
+		!strings.Contains(text, "Host Name : selector1._domainkey Points to address or value: "+s1) || !strings.Contains(text, "selector2._domainkey Points to address or value: "+s2) {
+		t.Errorf("enable without CNAMEs: %s %s", typ, text)
+	}
+	// One CNAME is not enough; a wrong target is not enough.
+	if err := srv.AddRecord("selector1._domainkey.contoso.com. 3600 IN CNAME " + s1 + "."); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddRecord("selector2._domainkey.contoso.com. 3600 IN CNAME wrong.example."); err != nil {
+		t.Fatal(err)
+	}
+	f.fail(400, "Set-DkimSigningConfig", map[string]any{"Identity": "contoso.com", "Enabled": true})
+	srv.Remove("selector2._domainkey.contoso.com", "CNAME")
+	if err := srv.AddRecord("selector2._domainkey.contoso.com. 3600 IN CNAME " + s2 + "."); err != nil {
+		t.Fatal(err)
+	}
+	f.ok("Set-DkimSigningConfig", map[string]any{"Identity": "contoso.com", "Enabled": true})
+	if c := f.ok("Get-DkimSigningConfig", map[string]any{"Identity": "contoso.com"})[0]; c["Enabled"] != true || c["Status"] != "Valid" || c["Selector1CNAME"] != s1 {
+		t.Errorf("after enabling: %v", c)
+	}
+	f.ok("Set-DkimSigningConfig", map[string]any{"Identity": "contoso.com", "Enabled": false})
+	if c := f.ok("Get-DkimSigningConfig", nil)[0]; c["Enabled"] != false {
+		t.Errorf("after disabling: %v", c)
+	}
+	f.fail(400, "New-DkimSigningConfig", map[string]any{"DomainName": "contoso.com", "Enabled": false})
+}
+
+func TestDkimCNAMEFormats(t *testing.T) {
+	f := newObjFixture(t, "global", Knobs{DKIMCNAMEFormat: DKIMFormatLegacy})
+	c := f.ok("New-DkimSigningConfig", map[string]any{"DomainName": "contoso.com", "Enabled": false})[0]
+	if c["Selector1CNAME"] != "selector1-contoso-com._domainkey.contoso.onmicrosoft.com" {
+		t.Errorf("legacy: %v", c["Selector1CNAME"])
+	}
+	if err := (Knobs{DKIMCNAMEFormat: "v2"}).Validate(); err == nil {
+		t.Error("an unknown format is accepted")
+	}
+}
