@@ -61,7 +61,7 @@ func (e Environment) ClientAuth() []ProtocolAuth {
 		{Protocol: "pop", Methods: oauth, BasicAuth: off, Confirmed: true, Source: BasicAuthDeprecationURL},
 		{Protocol: "smtp", Methods: []string{"OAuth 2.0 (SASL XOAUTH2)", "Basic (where SMTP AUTH Basic is still enabled)"},
 			BasicAuth: "Unchanged until December 2026 where SMTP AUTH is enabled (it is off in organizations created after January 2020 and under security defaults); at the end of December 2026 it is disabled by default in existing tenants (administrators can re-enable it); tenants created after December 2026 don't have it; Microsoft will announce the final removal date in the second half of 2027 (Message Center MC786329, update of 2026-01-27, read in copies of the post: UNCONFIRMED first-party).",
-			Source: SMTPAuthRetirementURL},
+			Source:    SMTPAuthRetirementURL},
 		{Protocol: "exchange_activesync", Methods: modern, BasicAuth: off, Confirmed: true, Source: BasicAuthDeprecationURL},
 	}
 }

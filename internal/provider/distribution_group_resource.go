@@ -435,7 +435,7 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 	}
 	set := exchange.SetDistributionGroupParams{
 		Identity: id, Name: changed(plan.Name, state.Name), DisplayName: changed(plan.DisplayName, state.DisplayName),
-		Alias: changed(plan.Alias, state.Alias),
+		Alias:        changed(plan.Alias, state.Alias),
 		AddAddresses: minus(setStrings(plan.Aliases), setStrings(state.Aliases)), RemoveAddresses: minus(setStrings(state.Aliases), setStrings(plan.Aliases)),
 	}
 	if !strings.EqualFold(plan.PrimarySmtpAddress.ValueString(), state.PrimarySmtpAddress.ValueString()) {

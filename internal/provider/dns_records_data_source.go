@@ -143,7 +143,7 @@ func (d *dnsRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "The DMARC policy of the `_dmarc` TXT record added at the cutover stage: `none` (default: monitor and collect reports), then `quarantine`, then `reject`, as Microsoft recommends rolling it out; `off` leaves the record out (e.g. when the domain already has one).",
 				Validators:          []validator.String{stringvalidator.OneOf(dns.DMARCNone, dns.DMARCQuarantine, dns.DMARCReject, "off")}},
 			"dmarc_rua": schema.ListAttribute{ElementType: types.StringType, Optional: true,
-				Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(emailRE, "must be an email address such as dmarc-reports@contoso.com"))},
+				Validators:          []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(emailRE, "must be an email address such as dmarc-reports@contoso.com"))},
 				MarkdownDescription: "Addresses that receive DMARC aggregate reports (`rua=mailto:…`). Microsoft 365 itself sends aggregate reports only for domains whose MX points to it."},
 			"dmarc_pct": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "Share (1–100) of failing mail the policy applies to, for a staged `quarantine` (e.g. 10, 25, 50, 100); default 100 (left out of the record).",
