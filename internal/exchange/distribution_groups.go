@@ -80,15 +80,17 @@ type NewDistributionGroupParams struct {
 	// Members are the first members (at most 10,000).
 	Members []string
 	// RequireSenderAuthenticationEnabled: false lets people outside the organization send to the
-	// group (the service default is true).
-	RequireSenderAuthenticationEnabled bool
+	// group; nil leaves the service default (true: only senders of the organization).
+	RequireSenderAuthenticationEnabled *bool
 }
 
 // NewDistributionGroup creates a distribution group (Type Distribution).
 func (c *Client) NewDistributionGroup(ctx context.Context, p NewDistributionGroupParams) (*DistributionGroup, error) {
 	params := map[string]any{
 		"Name": p.Name, "Type": "Distribution", "PrimarySmtpAddress": p.PrimarySmtpAddress,
-		"RequireSenderAuthenticationEnabled": p.RequireSenderAuthenticationEnabled,
+	}
+	if p.RequireSenderAuthenticationEnabled != nil {
+		params["RequireSenderAuthenticationEnabled"] = *p.RequireSenderAuthenticationEnabled
 	}
 	if p.DisplayName != "" {
 		params["DisplayName"] = p.DisplayName
@@ -113,7 +115,7 @@ func (c *Client) NewDistributionGroup(ctx context.Context, p NewDistributionGrou
 	}
 	return &DistributionGroup{Identity: p.Name, Name: p.Name, DisplayName: p.DisplayName, Alias: p.Alias,
 		PrimarySmtpAddress: p.PrimarySmtpAddress, ManagedBy: p.ManagedBy,
-		RequireSenderAuthenticationEnabled: p.RequireSenderAuthenticationEnabled}, nil
+		RequireSenderAuthenticationEnabled: p.RequireSenderAuthenticationEnabled == nil || *p.RequireSenderAuthenticationEnabled}, nil
 }
 
 // GetDistributionGroup reads one group by GUID, name, alias or address. The answer is checked

@@ -266,10 +266,11 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 	defer cancel()
 	exo := r.clients.Exchange
 	name := m.Name.ValueString()
+	rsa := !m.AllowExternalSenders.ValueBool()
 	p := exchange.NewDistributionGroupParams{
 		Name: name, DisplayName: m.DisplayName.ValueString(), Alias: m.Alias.ValueString(),
 		PrimarySmtpAddress: m.PrimarySmtpAddress.ValueString(), ManagedBy: setStrings(m.Owners), Members: setStrings(m.Members),
-		RequireSenderAuthenticationEnabled: !m.AllowExternalSenders.ValueBool(),
+		RequireSenderAuthenticationEnabled: &rsa,
 	}
 	var created *exchange.DistributionGroup
 	err := waitRecipients(ctx, "the members of "+name+" to be recipients", func(ctx context.Context) error {
