@@ -47,6 +47,7 @@ type distributionGroupModel struct {
 	Aliases              types.Set      `tfsdk:"aliases"`
 	Members              types.Set      `tfsdk:"members"`
 	PendingMembers       types.Set      `tfsdk:"pending_members"`
+	PendingDomains       types.Set      `tfsdk:"pending_domains"`
 	Owners               types.Set      `tfsdk:"owners"`
 	AllowExternalSenders types.Bool     `tfsdk:"allow_external_senders"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
@@ -97,8 +98,10 @@ func (r *distributionGroupResource) Schema(ctx context.Context, _ resource.Schem
 				MarkdownDescription: "Members by address: users (user principal name) and other groups (their primary address). At most 10,000.",
 				Validators:          []validator.Set{emailSet(), setvalidator.SizeAtMost(exchange.MaxMembersPerUpdate)}},
 			"pending_members": schema.SetAttribute{ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "Members that this same apply creates (e.g. users of `m365_users`): the plan does not require them to exist yet, and the apply waits (within the timeout) until Exchange knows them as recipients. Make this resource depend on the resource that creates them.",
+				MarkdownDescription: "Members and owners that this same apply creates (e.g. users of `m365_users`): the plan does not require them to exist yet, and the apply waits (within the timeout) until Exchange knows them as recipients. Make this resource depend on the resource that creates them.",
 				Validators:          []validator.Set{emailSet()}},
+			"pending_domains": schema.SetAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Domains that this same apply adds and verifies: the plan does not require them to be verified yet. Make this resource depend on the `m365_domain_verification`."},
 			"owners": schema.SetAttribute{ElementType: types.StringType, Required: true,
 				MarkdownDescription: "Owners (`ManagedBy`) by user principal name; at least one. Owners are not members unless listed in `members` too.",
 				Validators:          []validator.Set{emailSet(), setvalidator.SizeAtLeast(1)}},
@@ -169,7 +172,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 			diag.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
 			return
 		}
-		bad, status, verified := domainCheck(ds, addrs, nil)
+		bad, status, verified := domainCheck(ds, addrs, setStrings(plan.PendingDomains))
 		for _, dom := range sortedKeys(bad) {
 			p := path.Root("aliases")
 			if slices.ContainsFunc(bad[dom], func(a string) bool { return strings.EqualFold(a, plan.PrimarySmtpAddress.ValueString()) }) {
@@ -177,7 +180,8 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 			}
 			diag.AttributeError(&resp.Diagnostics, p, "Domain Not Verified", attempt,
 				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s. Addresses on it: %s", dom, status[dom], verified, listUPNs(bad[dom])),
-				"Add and verify the domain first (m365_domain and m365_domain_verification), or use an address on a verified domain.")
+				"Add and verify the domain first (m365_domain and m365_domain_verification), or use an address on a verified domain. "+
+					"If this same apply verifies it, list it in pending_domains and make this resource depend on the m365_domain_verification.")
 		}
 	}
 
@@ -371,6 +375,9 @@ func (r *distributionGroupResource) read(ctx context.Context, m *distributionGro
 	}
 	if m.PendingMembers.IsUnknown() {
 		m.PendingMembers = types.SetNull(types.StringType)
+	}
+	if m.PendingDomains.IsUnknown() {
+		m.PendingDomains = types.SetNull(types.StringType)
 	}
 	return false
 }
