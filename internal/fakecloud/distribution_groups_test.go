@@ -3,8 +3,10 @@ package fakecloud
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/dnstest"
 )
@@ -184,5 +186,46 @@ func TestDkimCNAMEFormats(t *testing.T) {
 	}
 	if err := (Knobs{DKIMCNAMEFormat: "v2"}).Validate(); err == nil {
 		t.Error("an unknown format is accepted")
+	}
+}
+
+func TestGraphGroupsAreReadOnly(t *testing.T) {
+	f := newObjFixture(t, "global", Knobs{})
+	f.ok("New-DistributionGroup", map[string]any{"Name": "sales", "PrimarySmtpAddress": "sales@contoso.com", "ManagedBy": []any{"admin@contoso.com"}})
+	gt := f.graphToken()
+	resp, b := f.graph("GET", "/v1.0/groups", gt, nil, nil)
+	list := decodeJSON(t, b)["value"].([]any)
+	if resp.StatusCode != 200 || len(list) != 1 {
+		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	}
+	g := list[0].(map[string]any)
+	if g["mail"] != "sales@contoso.com" || g["mailEnabled"] != true || g["securityEnabled"] != false || len(g["groupTypes"].([]any)) != 0 {
+		t.Errorf("group as Graph shows it: %v", g)
+	}
+	id := g["id"].(string)
+	resp, b = f.graph("POST", "/v1.0/groups", gt, map[string]any{"displayName": "x", "mailEnabled": true, "mailNickname": "x", "securityEnabled": false, "groupTypes": []any{}}, nil)
+	if code, msg := graphErr(t, b); resp.StatusCode != 400 || code != "Request_BadRequest" || !strings.Contains(msg, "does not currently support writes of mail-enabled groups") {
+		t.Errorf("creating a distribution group through Graph: %d %s", resp.StatusCode, b)
+	}
+	resp, b = f.graph("POST", "/v1.0/groups/"+id+"/members/$ref", gt, map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/x"}, nil)
+	if resp.StatusCode != 403 {
+		t.Errorf("member write through Graph: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestExchangeRateLimitHeaders(t *testing.T) {
+	f := newObjFixture(t, "global", Knobs{})
+	resp1, _ := f.invoke("", f.tok, "get-distributiongroup", nil, nil) // cmdlet names are case-insensitive
+	resp2, _ := f.invoke("", f.tok, "Get-DistributionGroup", nil, nil)
+	if resp1.StatusCode != 200 || resp1.Header.Get("Rate-Limit-Limit") != "30000" {
+		t.Fatalf("%d %v", resp1.StatusCode, resp1.Header)
+	}
+	r1, _ := strconv.Atoi(resp1.Header.Get("Rate-Limit-Remaining"))
+	r2, _ := strconv.Atoi(resp2.Header.Get("Rate-Limit-Remaining"))
+	if r2 != r1-1 {
+		t.Errorf("Rate-Limit-Remaining %d then %d", r1, r2)
+	}
+	if _, err := time.Parse(time.RFC3339, resp2.Header.Get("Rate-Limit-Reset")); err != nil || resp2.Header.Get("Request-Id") == "" {
+		t.Errorf("Rate-Limit-Reset %q (%v), Request-Id %q", resp2.Header.Get("Rate-Limit-Reset"), err, resp2.Header.Get("Request-Id"))
 	}
 }
