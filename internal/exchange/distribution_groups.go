@@ -24,6 +24,9 @@ type DistributionGroup struct {
 	RequireSenderAuthenticationEnabled bool
 	// RecipientTypeDetails is MailUniversalDistributionGroup or MailUniversalSecurityGroup.
 	RecipientTypeDetails string
+	// AcceptMessagesOnlyFromSendersOrMembers are the only senders allowed (by name), when not
+	// empty.
+	AcceptMessagesOnlyFromSendersOrMembers []string
 }
 
 // SecondaryAddresses are the "smtp:" entries of EmailAddresses without the prefix.
@@ -39,16 +42,17 @@ func (g *DistributionGroup) SecondaryAddresses() []string {
 
 func groupFrom(o Object) DistributionGroup {
 	return DistributionGroup{
-		Identity:                           o.Identity("Identity"),
-		GUID:                               strings.ToLower(o.String("Guid")),
-		Name:                               o.String("Name"),
-		DisplayName:                        o.String("DisplayName"),
-		Alias:                              o.String("Alias"),
-		PrimarySmtpAddress:                 o.String("PrimarySmtpAddress"),
-		EmailAddresses:                     o.Strings("EmailAddresses"),
-		ManagedBy:                          o.Strings("ManagedBy"),
-		RequireSenderAuthenticationEnabled: o.Bool("RequireSenderAuthenticationEnabled"),
-		RecipientTypeDetails:               o.String("RecipientTypeDetails"),
+		Identity:                               o.Identity("Identity"),
+		GUID:                                   strings.ToLower(o.String("Guid")),
+		Name:                                   o.String("Name"),
+		DisplayName:                            o.String("DisplayName"),
+		Alias:                                  o.String("Alias"),
+		PrimarySmtpAddress:                     o.String("PrimarySmtpAddress"),
+		EmailAddresses:                         o.Strings("EmailAddresses"),
+		ManagedBy:                              o.Strings("ManagedBy"),
+		RequireSenderAuthenticationEnabled:     o.Bool("RequireSenderAuthenticationEnabled"),
+		RecipientTypeDetails:                   o.String("RecipientTypeDetails"),
+		AcceptMessagesOnlyFromSendersOrMembers: o.Strings("AcceptMessagesOnlyFromSendersOrMembers"),
 	}
 }
 
@@ -148,6 +152,9 @@ type SetDistributionGroupParams struct {
 	// ManagedBy replaces the owners when not nil.
 	ManagedBy                          []string
 	RequireSenderAuthenticationEnabled *bool
+	// AcceptMessagesOnlyFromSendersOrMembers replaces the list of the only senders allowed when
+	// not nil; an empty slice clears it.
+	AcceptMessagesOnlyFromSendersOrMembers []string
 }
 
 // hashtable renders PowerShell's @{Add=..; Remove=..} as InvokeCommand expects it: a
@@ -193,6 +200,9 @@ func (c *Client) SetDistributionGroup(ctx context.Context, p SetDistributionGrou
 	}
 	if p.RequireSenderAuthenticationEnabled != nil {
 		params["RequireSenderAuthenticationEnabled"] = *p.RequireSenderAuthenticationEnabled
+	}
+	if p.AcceptMessagesOnlyFromSendersOrMembers != nil {
+		params["AcceptMessagesOnlyFromSendersOrMembers"] = p.AcceptMessagesOnlyFromSendersOrMembers
 	}
 	if len(params) == 2 {
 		return nil

@@ -27,11 +27,14 @@ type DistributionGroup struct {
 	// EmailAddresses are the proxy addresses with prefixes ("SMTP:" once, "smtp:" others).
 	EmailAddresses []string `json:"email_addresses"`
 	// ManagedBy and Members are recipients' primary addresses (lower case).
-	ManagedBy                          []string  `json:"managed_by,omitempty"`
-	Members                            []string  `json:"members,omitempty"`
-	RequireSenderAuthenticationEnabled bool      `json:"require_sender_authentication_enabled"`
-	Type                               string    `json:"type"` // Distribution | Security
-	Created                            time.Time `json:"created"`
+	ManagedBy                          []string `json:"managed_by,omitempty"`
+	Members                            []string `json:"members,omitempty"`
+	RequireSenderAuthenticationEnabled bool     `json:"require_sender_authentication_enabled"`
+	// AcceptMessagesOnlyFrom are the only senders (recipients' primary addresses) allowed, when
+	// not empty (AcceptMessagesOnlyFromSendersOrMembers).
+	AcceptMessagesOnlyFrom []string  `json:"accept_messages_only_from,omitempty"`
+	Type                   string    `json:"type"` // Distribution | Security
+	Created                time.Time `json:"created"`
 }
 
 // Limits documented on New-DistributionGroup / Update-DistributionGroupMember.
@@ -177,18 +180,26 @@ func checkSMTPLocked(st *State, param, addr string) *ExoError {
 	return nil
 }
 
-func groupObject(st *State, g DistributionGroup) map[string]any {
-	owners := make([]string, 0, len(g.ManagedBy))
-	for _, m := range g.ManagedBy {
+// recipientNames renders recipients as the service lists them in ManagedBy and similar
+// properties: by name, not by address.
+func recipientNames(st *State, addrs []string) []string {
+	out := make([]string, 0, len(addrs))
+	for _, m := range addrs {
 		if _, name, _, ok := recipientLocked(st, m); ok {
-			owners = append(owners, name)
+			out = append(out, name)
 		}
 	}
+	return out
+}
+
+func groupObject(st *State, g DistributionGroup) map[string]any {
+	owners := recipientNames(st, g.ManagedBy)
 	return map[string]any{
 		"Identity": g.Name, "Guid": g.GUID, "Guid@odata.type": "#Guid", "Name": g.Name, "DisplayName": g.DisplayName,
 		"Alias": g.Alias, "PrimarySmtpAddress": g.PrimarySmtpAddress, "WindowsEmailAddress": g.PrimarySmtpAddress,
 		"EmailAddresses@odata.type": "#Collection(String)", "EmailAddresses": g.EmailAddresses,
 		"ManagedBy@odata.type": "#Collection(String)", "ManagedBy": owners,
+		"AcceptMessagesOnlyFromSendersOrMembers@odata.type": "#Collection(String)", "AcceptMessagesOnlyFromSendersOrMembers": recipientNames(st, g.AcceptMessagesOnlyFrom),
 		"RequireSenderAuthenticationEnabled": g.RequireSenderAuthenticationEnabled,
 		"RecipientType":                      groupTypeDetails(g), "RecipientTypeDetails": groupTypeDetails(g),
 		"GroupType": "Universal", "MemberJoinRestriction": "Closed", "MemberDepartRestriction": "Open",
@@ -412,6 +423,11 @@ func cmdSetDistributionGroup(ctx *CmdletContext, p Params) ([]map[string]any, er
 	if err != nil {
 		return nil, err
 	}
+	acceptSet := p.Has("AcceptMessagesOnlyFromSendersOrMembers")
+	accept, err := p.Strings("AcceptMessagesOnlyFromSendersOrMembers")
+	if err != nil {
+		return nil, err
+	}
 	if p.Has("EmailAddresses") && p.Has("PrimarySmtpAddress") {
 		return nil, Invalid(recipientTaskError, "The EmailAddresses and PrimarySmtpAddress parameters can't be used together.")
 	}
@@ -530,6 +546,16 @@ func cmdSetDistributionGroup(ctx *CmdletContext, p Params) ([]map[string]any, er
 				return e
 			}
 			g.ManagedBy = own
+		}
+		if acceptSet {
+			// The list replaces the previous one (use AcceptMessagesOnlyFrom/...DLMembers to add
+			// or remove entries); an empty list lets everyone allowed by
+			// RequireSenderAuthenticationEnabled send again.
+			senders, e := resolveRecipientsLocked(st, accept)
+			if e != nil {
+				return e
+			}
+			g.AcceptMessagesOnlyFrom = senders
 		}
 		if p.Has("RequireSenderAuthenticationEnabled") {
 			rsa, err := p.Bool("RequireSenderAuthenticationEnabled")

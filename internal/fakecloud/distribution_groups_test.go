@@ -121,7 +121,13 @@ func TestDistributionGroupLifecycle(t *testing.T) {
 	f.ok("Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "RequireSenderAuthenticationEnabled": false,
 		"EmailAddresses": map[string]any{"@odata.type": "#Exchange.GenericHashTable", "Add": []any{"smtp:xiaoshou@contoso.com"}}})
 	f.fail(400, "Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "EmailAddresses": map[string]any{"Add": "smtp:x@contoso.com"}})
+	// Only the group's own members may send (Exmail allow_type 2); names are listed.
+	f.ok("Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "AcceptMessagesOnlyFromSendersOrMembers": []any{"sales@contoso.com"}})
+	f.fail(404, "Set-DistributionGroup", map[string]any{"Identity": "sales", "BypassSecurityGroupManagerCheck": true, "AcceptMessagesOnlyFromSendersOrMembers": []any{"nobody@contoso.com"}})
 	got := f.ok("Get-DistributionGroup", map[string]any{"Identity": "xiaoshou@contoso.com"})[0]
+	if a := got["AcceptMessagesOnlyFromSendersOrMembers"].([]any); len(a) != 1 || a[0] != "sales" {
+		t.Errorf("AcceptMessagesOnlyFromSendersOrMembers %v", a)
+	}
 	if got["RequireSenderAuthenticationEnabled"] != false || !slices.Contains(got["EmailAddresses"].([]any), any("smtp:xiaoshou@contoso.com")) {
 		t.Errorf("after Set: %v", got)
 	}

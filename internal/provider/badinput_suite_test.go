@@ -212,6 +212,9 @@ resource "m365_imap_migration_endpoint" "e" {
 			`Member Not Found.*planning the distribution group g.*1 of the addresses are not users or distribution groups of the tenant: ghost@corp.com`},
 		{"distribution group owner that does not exist", group("g2@corp.com", `["taken@corp.com"]`, `["nobody@corp.com"]`),
 			`Owner Not Found.*not users of the tenant: nobody@corp.com`},
+		{"distribution group sender that does not exist", strings.Replace(group("g5@corp.com", `[]`, `["taken@corp.com"]`), "owners ", `accept_messages_only_from = ["g5@corp.com", "stranger@corp.com"]
+  owners `, 1),
+			`Sender Not Found.*not users or distribution groups of the tenant: stranger@corp.com`},
 		{"distribution group on an unverified domain", group("g3@pending.com", `[]`, `["taken@corp.com"]`),
 			`Domain Not Verified.*the domain pending.com is in the tenant but not verified yet.*Addresses on it: g3@pending.com`},
 		{"distribution group name too long", strings.Replace(group("g4@corp.com", `[]`, `["taken@corp.com"]`), `name                 = "g"`, `name                 = "`+strings.Repeat("n", 65)+`"`, 1),

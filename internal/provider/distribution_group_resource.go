@@ -50,6 +50,7 @@ type distributionGroupModel struct {
 	PendingDomains       types.Set      `tfsdk:"pending_domains"`
 	Owners               types.Set      `tfsdk:"owners"`
 	AllowExternalSenders types.Bool     `tfsdk:"allow_external_senders"`
+	AcceptOnlyFrom       types.Set      `tfsdk:"accept_messages_only_from"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -106,7 +107,10 @@ func (r *distributionGroupResource) Schema(ctx context.Context, _ resource.Schem
 				MarkdownDescription: "Owners (`ManagedBy`) by user principal name; at least one. Owners are not members unless listed in `members` too.",
 				Validators:          []validator.Set{emailSet(), setvalidator.SizeAtLeast(1)}},
 			"allow_external_senders": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "Whether people outside the organization may send to the group (`RequireSenderAuthenticationEnabled = !allow_external_senders`; Exchange's default rejects them). Exmail's `allow_type` 1 (anyone) maps to `true`, 0 (company members) to `false`; see the guide for 2 and 3."},
+				MarkdownDescription: "Whether people outside the organization may send to the group (`RequireSenderAuthenticationEnabled = !allow_external_senders`; Exchange's default rejects them). Exmail's `allow_type` 1 (anyone) maps to `true`, 0 (company members) to `false`."},
+			"accept_messages_only_from": schema.SetAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "When set, only these senders (users, or groups whose members may then send) may send to the group (`AcceptMessagesOnlyFromSendersOrMembers`). Exmail's `allow_type` 2 (group members only) is the group's own address; 3 (listed senders) is its `allow_userlist`. Removing the attribute clears the restriction.",
+				Validators:          []validator.Set{emailSet()}},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
@@ -212,8 +216,11 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 			what = "users"
 		}
 		summary := "Member Not Found"
-		if attr == "owners" {
+		switch attr {
+		case "owners":
 			summary = "Owner Not Found"
+		case "accept_messages_only_from":
+			summary = "Sender Not Found"
 		}
 		diag.AttributeError(&resp.Diagnostics, path.Root(attr), summary, attempt,
 			fmt.Sprintf("%d of the addresses are not %s of the tenant: %s", len(missing), what, listUPNs(missing)),
@@ -221,6 +228,15 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 	}
 	check("members", plan.Members, stateMembers, true)
 	check("owners", plan.Owners, stateOwners, false)
+	var stateAccept []string
+	if state != nil {
+		stateAccept = setStrings(state.AcceptOnlyFrom)
+	}
+	if isSet(plan.PrimarySmtpAddress) {
+		// The group itself (Exmail's "members only") is created by this resource.
+		stateAccept = append(stateAccept, plan.PrimarySmtpAddress.ValueString())
+	}
+	check("accept_messages_only_from", plan.AcceptOnlyFrom, stateAccept, true)
 }
 
 // missingRecipients returns the addresses that are neither a user (Graph, by user principal name)
@@ -300,12 +316,17 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 	if m.Alias.IsUnknown() {
 		m.Alias = types.StringValue(created.Alias)
 	}
-	if aliases := setStrings(m.Aliases); len(aliases) > 0 {
+	aliases, accept := setStrings(m.Aliases), setStrings(m.AcceptOnlyFrom)
+	if len(aliases) > 0 || len(accept) > 0 {
+		set := exchange.SetDistributionGroupParams{Identity: id, AddAddresses: aliases}
+		if len(accept) > 0 {
+			set.AcceptMessagesOnlyFromSendersOrMembers = accept
+		}
 		err := waitRecipients(ctx, "the new group "+name+" to be readable", func(ctx context.Context) error {
-			return exo.SetDistributionGroup(ctx, exchange.SetDistributionGroupParams{Identity: id, AddAddresses: aliases})
+			return exo.SetDistributionGroup(ctx, set)
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Add Group Addresses", "adding the secondary addresses of "+name, err, distributionGroupPermissions, "")
+			diag.APIError(&resp.Diagnostics, "Cannot Complete Distribution Group", "setting the secondary addresses and allowed senders of "+name, err, distributionGroupPermissions, "")
 		}
 	}
 	r.read(ctx, &m, &resp.Diagnostics, true)
@@ -361,18 +382,10 @@ func (r *distributionGroupResource) read(ctx context.Context, m *distributionGro
 		addrs = append(addrs, x.PrimarySmtpAddress)
 	}
 	m.Members = keepCase(m.Members, addrs)
-	// Exchange lists owners by recipient name, not address: keep the configured addresses while
-	// they still match the names one for one (a user's name is the part before the @).
-	owners := setStrings(m.Owners)
-	match := len(owners) == len(g.ManagedBy)
-	for _, o := range owners {
-		match = match && slices.ContainsFunc(g.ManagedBy, func(n string) bool {
-			return strings.EqualFold(n, o) || strings.EqualFold(n, upnLocal(o))
-		})
-	}
-	if !match {
-		m.Owners = stringSet(g.ManagedBy)
-	}
+	// Exchange lists owners and allowed senders by recipient name, not address: keep the
+	// configured addresses while they still match the names one for one.
+	m.Owners = byName(m.Owners, g.ManagedBy)
+	m.AcceptOnlyFrom = byName(m.AcceptOnlyFrom, g.AcceptMessagesOnlyFromSendersOrMembers)
 	if m.PendingMembers.IsUnknown() {
 		m.PendingMembers = types.SetNull(types.StringType)
 	}
@@ -380,6 +393,25 @@ func (r *distributionGroupResource) read(ctx context.Context, m *distributionGro
 		m.PendingDomains = types.SetNull(types.StringType)
 	}
 	return false
+}
+
+// byName keeps the configured addresses while the service's names match them one for one (a
+// user's or group's name is usually the part before the @); otherwise it returns the names.
+func byName(prior types.Set, names []string) types.Set {
+	configured := setStrings(prior)
+	match := len(configured) == len(names)
+	for _, o := range configured {
+		match = match && slices.ContainsFunc(names, func(n string) bool {
+			return strings.EqualFold(n, o) || strings.EqualFold(n, upnLocal(o))
+		})
+	}
+	switch {
+	case match && !prior.IsUnknown():
+		return prior
+	case len(names) == 0 && (prior.IsNull() || prior.IsUnknown()):
+		return types.SetNull(types.StringType)
+	}
+	return stringSet(names)
 }
 
 // isInitialDomainAddress: the routing address Exchange adds on the tenant's initial domain.
@@ -451,6 +483,9 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 	}
 	if !sameStrings(setStrings(plan.Owners), setStrings(state.Owners)) {
 		set.ManagedBy = setStrings(plan.Owners)
+	}
+	if !sameStrings(setStrings(plan.AcceptOnlyFrom), setStrings(state.AcceptOnlyFrom)) {
+		set.AcceptMessagesOnlyFromSendersOrMembers = append([]string{}, setStrings(plan.AcceptOnlyFrom)...)
 	}
 	if plan.AllowExternalSenders.ValueBool() != state.AllowExternalSenders.ValueBool() {
 		rsa := !plan.AllowExternalSenders.ValueBool()

@@ -27,7 +27,7 @@ func groupSeed() *fakecloud.Seed {
 	return seed
 }
 
-func groupConfig(members string) string {
+func groupConfig(members string, extra ...string) string {
 	return fmt.Sprintf(`
 resource "m365_distribution_group" "sales" {
   name                   = "sales"
@@ -37,6 +37,7 @@ resource "m365_distribution_group" "sales" {
   members                = %s
   owners                 = ["admin@contoso.com"]
   allow_external_senders = true
+  %s
 }
 
 # A group created in the same apply is nested through its computed email.
@@ -46,7 +47,7 @@ resource "m365_distribution_group" "all" {
   members              = [m365_distribution_group.sales.email, "admin@contoso.com"]
   owners               = ["admin@contoso.com"]
 }
-`, members)
+`, members, strings.Join(extra, "\n  "))
 }
 
 // cmdletCount counts the InvokeCommand requests of one cmdlet in the fake's request log.
@@ -137,10 +138,24 @@ func TestAccDistributionGroup(t *testing.T) {
 					}),
 				},
 			},
+			{ // Exmail allow_type 2: only the group's members may send
+				Config: e.config(groupConfig(`["li.lei@contoso.com", "wang.fang@contoso.com"]`, `accept_messages_only_from = ["sales@contoso.com"]`)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(g, tfjsonpath.New("accept_messages_only_from"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("sales@contoso.com")})),
+					stateCheckFunc(func() error {
+						grp, err := exo.GetDistributionGroup(context.Background(), "sales")
+						if err != nil || !slices.Equal(grp.AcceptMessagesOnlyFromSendersOrMembers, []string{"sales"}) {
+							return fmt.Errorf("AcceptMessagesOnlyFromSendersOrMembers in Exchange: %+v, %v", grp, err)
+						}
+						return nil
+					}),
+				},
+			},
 			{
 				ResourceName: g, ImportState: true, ImportStateId: "sales@contoso.com", ImportStateVerify: true,
-				// Exchange lists owners by name (admin), not by address; the next apply sets them.
-				ImportStateVerifyIgnore: []string{"timeouts", "owners"},
+				// Exchange lists owners and allowed senders by name (admin, sales), not by address;
+				// the next apply writes them once.
+				ImportStateVerifyIgnore: []string{"timeouts", "owners", "accept_messages_only_from"},
 			},
 		},
 	})

@@ -12,6 +12,15 @@ resource "m365_distribution_group" "sales" {
   allow_external_senders = true
 }
 
+# Exmail allow_type 2 (group members only): the group itself is the only allowed sender.
+resource "m365_distribution_group" "board" {
+  name                      = "board"
+  primary_smtp_address      = "board@contoso.com"
+  members                   = ["li.lei@contoso.com", "admin@contoso.com"]
+  owners                    = ["admin@contoso.com"]
+  accept_messages_only_from = ["board@contoso.com"]
+}
+
 # Groups nest: a group created in the same apply is referenced through its email attribute.
 resource "m365_distribution_group" "all" {
   name                 = "all-staff"
