@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -157,6 +158,20 @@ func TestAccDistributionGroup(t *testing.T) {
 				// the next apply writes them once.
 				ImportStateVerifyIgnore: []string{"timeouts", "owners", "accept_messages_only_from"},
 			},
+		},
+	})
+}
+
+// TestAccDistributionGroup_replicationLag: a new group answers not-found for a while (another
+// backend), so the writes after New-DistributionGroup and the read-back wait on evidence.
+func TestAccDistributionGroup_replicationLag(t *testing.T) {
+	e := newTestEnv(t, groupSeed(), fakecloud.Knobs{ExchangeLag: 1500 * time.Millisecond})
+	g := "m365_distribution_group.sales"
+	accParallelTest(t, resource.TestStep{
+		Config: e.config(groupConfig(`["li.lei@contoso.com"]`)),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(g, tfjsonpath.New("aliases"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("xiaoshou@contoso.com")})),
+			statecheck.ExpectKnownValue("m365_distribution_group.all", tfjsonpath.New("members"), knownvalue.SetSizeExact(2)),
 		},
 	})
 }
