@@ -84,10 +84,10 @@ func (r *dkimResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The domain name.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"domain": schema.StringAttribute{Required: true, MarkdownDescription: "A verified custom domain of the tenant (an accepted domain in Exchange).",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{domainNameValidator{}}},
-			"key_size": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(2048),
-				MarkdownDescription: "RSA key size of a new configuration: 1024 or 2048 (default; the service's own default is 1024). Changing it later needs a key rotation, which this resource does not do.",
+			"key_size": schema.Int64Attribute{Optional: true, Computed: true,
+				MarkdownDescription: "RSA key size of a new configuration: 1024 or 2048 (default here; the service's own default is 1024). An existing configuration keeps its keys; changing the size later needs a key rotation, which this resource does not do.",
 				Validators:          []validator.Int64{int64validator.OneOf(1024, 2048)},
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()}},
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown(), int64planmodifier.RequiresReplaceIfConfigured()}},
 			"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Whether DKIM signing is on. After a create whose CNAMEs were not published yet it reads `false` until an apply enables it."},
 			"status": schema.StringAttribute{Computed: true, MarkdownDescription: "The service's status: `CnameMissing`, `Valid`, …"},
@@ -168,7 +168,11 @@ func (r *dkimResource) Create(ctx context.Context, req resource.CreateRequest, r
 	cfg, err := exo.GetDkimSigningConfig(ctx, domain)
 	if exchange.IsNotFound(err) {
 		// Microsoft's documented first step: create it disabled; enabling needs the CNAMEs.
-		cfg, err = exo.NewDkimSigningConfig(ctx, domain, m.KeySize.ValueInt64())
+		keySize := m.KeySize.ValueInt64()
+		if !isSet(m.KeySize) {
+			keySize = 2048
+		}
+		cfg, err = exo.NewDkimSigningConfig(ctx, domain, keySize)
 	}
 	if err != nil {
 		diag.APIError(&resp.Diagnostics, "Cannot Create DKIM Signing Configuration", "creating the DKIM signing configuration of "+domain, err, dkimPermissions,
@@ -204,8 +208,12 @@ func (r *dkimResource) fill(m *dkimModel, cfg *exchange.DkimSigningConfig) {
 	m.Status = types.StringValue(cfg.Status)
 	m.Selector1CNAME = types.StringValue(cfg.Selector1CNAME)
 	m.Selector2CNAME = types.StringValue(cfg.Selector2CNAME)
-	if cfg.Selector1KeySize > 0 && !m.KeySize.IsUnknown() && m.KeySize.IsNull() {
-		m.KeySize = types.Int64Value(cfg.Selector1KeySize)
+	if !isSet(m.KeySize) {
+		size := cfg.Selector1KeySize
+		if size == 0 {
+			size = 2048 // the size this resource asks for; the service did not say
+		}
+		m.KeySize = types.Int64Value(size)
 	}
 	ttl := m.TTL.ValueInt64()
 	if ttl == 0 {
@@ -330,9 +338,6 @@ func (r *dkimResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	m.Domain = types.StringValue(domain)
-	if m.KeySize.IsNull() && cfg.Selector1KeySize > 0 {
-		m.KeySize = types.Int64Value(cfg.Selector1KeySize)
-	}
 	r.fill(&m, cfg)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

@@ -71,6 +71,8 @@ func TestAccDKIM(t *testing.T) {
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("selector1_cname"), knownvalue.StringRegexp(re(`^selector1-contoso-com\._domainkey\.contoso\.[a-z]-v1\.dkim\.mail\.microsoft$`))),
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("selector2_cname"), knownvalue.StringRegexp(re(`^selector2-contoso-com\._domainkey\.contoso\.[a-z]-v1\.dkim\.mail\.microsoft$`))),
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("status"), knownvalue.StringExact("CnameMissing")),
+					statecheck.ExpectKnownValue(d, tfjsonpath.New("key_size"), knownvalue.Int64Exact(2048)),
+					statecheck.ExpectKnownValue(d, tfjsonpath.New("enabled"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("dnspod_records").AtMapKey("dkim_selector2").AtMapKey("sub_domain"), knownvalue.StringExact("selector2._domainkey")),
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("dnspod_records").AtMapKey("dkim_selector2").AtMapKey("record_type"), knownvalue.StringExact("CNAME")),
 					statecheck.ExpectKnownValue(d, tfjsonpath.New("dnspod_records").AtMapKey("dkim_selector2").AtMapKey("ttl"), knownvalue.Int64Exact(3600)),
