@@ -8,6 +8,11 @@ data "m365_dns_records" "cutover" {
   domain   = m365_domain_verification.company.domain
   stage    = "cutover"
   replaces = "exmail"
+
+  # DMARC at _dmarc, staged (mail_objects.tf). The DKIM CNAMEs come from m365_dkim.company.
+  dmarc_policy = var.dmarc_policy
+  dmarc_rua    = var.dmarc_rua
+  dkim         = false
 }
 
 # Phones and Outlook after the move.

@@ -41,7 +41,7 @@ output "batch_users" {
 
 output "cutover_records" {
   description = "dns_provider = \"manual\": create these records at your DNS host (DNSPod shape)."
-  value       = var.cutover && var.dns_provider == "manual" ? data.m365_dns_records.cutover[0].dnspod_records : null
+  value       = var.cutover && var.dns_provider == "manual" ? merge(data.m365_dns_records.cutover[0].dnspod_records, m365_dkim.company[0].dnspod_records) : null
 }
 
 output "cutover_zone_file" {

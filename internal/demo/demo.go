@@ -89,6 +89,27 @@ type Report struct {
 	RemoveBatchAfter string
 	ClientSettings   map[string]string
 	Elapsed          time.Duration
+
+	// MailGroups are the distribution groups by address (mail_groups output).
+	MailGroups map[string]MailGroup
+	// DKIM is the m365_dkim state after the final apply; DMARC the _dmarc TXT the DNS server
+	// answers; ClientAdvice the client recommendation.
+	DKIM         DKIMResult
+	DMARC        []string
+	ClientAdvice string
+}
+
+// MailGroup is one distribution group in the report.
+type MailGroup struct {
+	Members              []string `json:"members"`
+	AllowExternalSenders bool     `json:"allow_external_senders"`
+}
+
+// DKIMResult is the DKIM state in the report.
+type DKIMResult struct {
+	Enabled   bool   `json:"enabled"`
+	Status    string `json:"status"`
+	Selector1 string `json:"selector1"`
 }
 
 // MailboxReadiness: each mailbox appeared a while after its licence (the fake keeps a real
@@ -337,6 +358,10 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	_ = json.Unmarshal(out["remove_batch_after"], &rep.RemoveBatchAfter)
 	_ = json.Unmarshal(out["client_settings"], &rep.ClientSettings)
+	_ = json.Unmarshal(out["mail_groups"], &rep.MailGroups)
+	_ = json.Unmarshal(out["dkim"], &rep.DKIM)
+	_ = json.Unmarshal(out["client_advice"], &rep.ClientAdvice)
+	rep.DMARC = resolveTXT(dnsSrv.Addr, "_dmarc."+Domain)
 	rep.Elapsed = time.Since(start)
 	return rep, rep.check()
 }
@@ -374,6 +399,15 @@ func (rep *Report) check() error {
 	if rep.RemoveBatchAfter == "" {
 		problems = append(problems, "no remove_batch_after output")
 	}
+	if len(rep.MailGroups) == 0 {
+		problems = append(problems, "no distribution group was created")
+	}
+	if !rep.DKIM.Enabled {
+		problems = append(problems, "DKIM signing is not enabled (status "+rep.DKIM.Status+")")
+	}
+	if len(rep.DMARC) != 1 || !strings.HasPrefix(rep.DMARC[0], "v=DMARC1;") {
+		problems = append(problems, fmt.Sprintf("_dmarc answers %v", rep.DMARC))
+	}
 	if len(problems) > 0 {
 		return errors.New("demo failed: " + strings.Join(problems, "; "))
 	}
@@ -405,6 +439,13 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(&b, "                    MX %s → %s\n", rep.Domain, strings.Join(rep.MXResolved, ", "))
 	fmt.Fprintf(&b, "  final sync        Set-MigrationBatch -SyncNow ran %d time(s) after the MX change; remove the batch after %s\n", rep.SyncNowRuns, rep.RemoveBatchAfter)
 	fmt.Fprintf(&b, "  client settings   IMAP %s | SMTP %s | autodiscover %s\n", rep.ClientSettings["imap"], rep.ClientSettings["smtp"], rep.ClientSettings["autodiscover"])
+	for _, addr := range sortedKeys(rep.MailGroups) {
+		g := rep.MailGroups[addr]
+		fmt.Fprintf(&b, "  mail group        %s: %s; outside senders allowed=%t\n", addr, strings.Join(g.Members, ", "), g.AllowExternalSenders)
+	}
+	fmt.Fprintf(&b, "  DKIM              enabled=%t status %s (selector1 → %s)\n", rep.DKIM.Enabled, rep.DKIM.Status, rep.DKIM.Selector1)
+	fmt.Fprintf(&b, "  DMARC             _dmarc.%s TXT %s\n", rep.Domain, strings.Join(rep.DMARC, " | "))
+	fmt.Fprintf(&b, "  client advice     %s\n", rep.ClientAdvice)
 	fmt.Fprintf(&b, "  elapsed           %s\n", rep.Elapsed.Round(time.Second))
 	n, err := w.Write(b.Bytes())
 	return int64(n), err
@@ -541,6 +582,23 @@ func publishCutover(srv *dnstest.Server, out map[string]json.RawMessage, rep *Re
 		srv.SetTXT(name, values...)
 	}
 	return nil
+}
+
+// resolveTXT asks the DNS server for the TXT strings at name (nil when there are none).
+func resolveTXT(server, name string) []string {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	in, err := dns.Exchange(m, server)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if t, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(t.Txt, ""))
+		}
+	}
+	return out
 }
 
 // resolveMX asks the DNS server for the domain's MX hosts.

@@ -101,6 +101,20 @@ func TestAccDemo(t *testing.T) {
 	if rep.ClientSettings["imap"] != "outlook.office365.com:993 SSL" {
 		t.Errorf("client settings %v", rep.ClientSettings)
 	}
+	// Mail objects: the Exmail group with its members and outside-sender rule, DKIM enabled after
+	// the CNAMEs were published with the cutover records, DMARC published, client advice.
+	if g, ok := rep.MailGroups["sales@contoso.com"]; !ok || strings.Join(g.Members, ",") != "li.si@contoso.com,wang.wu@contoso.com" || !g.AllowExternalSenders {
+		t.Errorf("mail groups %v", rep.MailGroups)
+	}
+	if !rep.DKIM.Enabled || rep.DKIM.Status != "Valid" || !strings.HasSuffix(rep.DKIM.Selector1, ".dkim.mail.microsoft") {
+		t.Errorf("DKIM %+v", rep.DKIM)
+	}
+	if len(rep.DMARC) != 1 || rep.DMARC[0] != "v=DMARC1; p=none" {
+		t.Errorf("DMARC %v", rep.DMARC)
+	}
+	if !strings.Contains(rep.ClientAdvice, "Outlook") {
+		t.Errorf("client advice %q", rep.ClientAdvice)
+	}
 }
 
 // TestExampleFormatted: the example (with its DNSPod files) is `terraform fmt` clean.

@@ -150,6 +150,13 @@ type Options struct {
 	// InitialDomain is the tenant's initial domain (contoso.onmicrosoft.com / .us); US
 	// Government clouds need it for the MX target when Graph does not return the MX record.
 	InitialDomain string
+	// DKIM adds the two DKIM selector CNAMEs to the cutover records when not nil.
+	DKIM *DKIM
+	// DMARC adds the _dmarc TXT record to the cutover records when not nil.
+	DMARC *DMARC
+	// TTL, when > 0, is the TTL of every record returned (Graph's and the table's alike); 0 keeps
+	// Graph's TTLs and DefaultTTL for the rest.
+	TTL int
 }
 
 // wellKnown describes a record Microsoft documents, recognised by type and relative name.
@@ -176,7 +183,7 @@ var keyRank = func() map[string]int {
 	for _, w := range wellKnowns {
 		order = append(order, w.key)
 	}
-	order = append(order, KeyExmailMX1, KeyExmailMX2, KeyExmailSPF)
+	order = append(order, KeyDKIMSelector1, KeyDKIMSelector2, KeyDMARC, KeyExmailMX1, KeyExmailMX2, KeyExmailSPF)
 	m := make(map[string]int, len(order))
 	for i, k := range order {
 		m[k] = i
@@ -364,8 +371,23 @@ func Build(verification, service []ServiceRecord, opts Options) (records []Recor
 			return nil, nil, err
 		}
 		records = append(records, rs...)
+		if opts.DKIM != nil {
+			records = append(records, DKIMRecords(zone, *opts.DKIM)...)
+		}
+		if opts.DMARC != nil {
+			r, err := DMARCRecord(zone, *opts.DMARC)
+			if err != nil {
+				return nil, nil, err
+			}
+			records = append(records, r)
+		}
 		if replaces == ReplacesExmail {
 			remove = exmailRecords(zone)
+		}
+	}
+	if opts.TTL > 0 {
+		for i := range records {
+			records[i].TTL = opts.TTL
 		}
 	}
 	sortRecords(records)

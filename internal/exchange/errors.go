@@ -20,6 +20,14 @@ const (
 	KindThrottled     Kind = "throttled"
 	KindAuth          Kind = "auth"
 	KindOther         Kind = "other"
+	// KindGroupManager: the caller is not an owner (ManagedBy) of the group and did not send
+	// BypassSecurityGroupManagerCheck (OperationRequiresGroupManagerException).
+	KindGroupManager Kind = "group_manager"
+	// KindDKIMCNAMEMissing: Set-DkimSigningConfig -Enabled $true before Microsoft sees both
+	// selector CNAMEs ("CNAME record does not exist for this config. Please publish the following
+	// two CNAME records first. ..."; ValidationException,
+	// https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure).
+	KindDKIMCNAMEMissing Kind = "dkim_cname_missing"
 )
 
 // Error is a failed cmdlet in plain terms.
@@ -159,6 +167,10 @@ func classify(e *Error, raw string) Kind {
 	t := strings.ToLower(e.ExceptionType)
 	msg := strings.ToLower(e.Message)
 	switch {
+	case strings.Contains(t, "operationrequiresgroupmanager"):
+		return KindGroupManager
+	case strings.Contains(t, "validationexception") && strings.Contains(msg, "cname record does not exist"):
+		return KindDKIMCNAMEMissing
 	case e.HTTPStatus == http.StatusTooManyRequests || strings.Contains(raw, concurrencyText):
 		return KindThrottled
 	case e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden:

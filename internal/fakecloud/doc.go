@@ -107,6 +107,18 @@
 // The fake imports no product package of this module (deps_test.go checks it): it has its own CSV
 // reader, DNS lookups (dnslookup.go, miekg/dns) and IMAP client code.
 //
+// # Mail objects
+//
+// Distribution groups (distribution_groups.go) exist on the Exchange side only: New/Get/Set/
+// Remove-DistributionGroup and the member cmdlets validate names, aliases and addresses on accepted
+// (verified) domains, accept only recipients (live users by user principal name, other groups) as
+// members and owners, and refuse every change without BypassSecurityGroupManagerCheck
+// (OperationRequiresGroupManagerException: an application is never a group manager). Graph shows
+// them read-only (graph_groups.go). DKIM signing configurations (dkim.go) appear with
+// New-DkimSigningConfig, disabled, with selector CNAMEs in the knob dkim_cname_format's form;
+// Set-DkimSigningConfig -Enabled $true succeeds only when both CNAMEs resolve in the dns_server
+// knob's DNS server. There is no DMARC cmdlet: DMARC is DNS only.
+//
 // # Adding an Exchange cmdlet
 //
 //	func init() {

@@ -39,6 +39,7 @@ func (s *Server) exchangeHandler() http.Handler {
 		defer func() { s.finishRecord(rec, sw.status) }()
 		reqID := newGUID()
 		sw.Header().Set("request-id", reqID)
+		s.exoRate.setExoRateHeaders(sw.Header())
 		if c := r.Header.Get("client-request-id"); c != "" {
 			sw.Header().Set("client-request-id", c)
 		}

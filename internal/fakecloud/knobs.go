@@ -90,6 +90,12 @@ type Knobs struct {
 	// MS=ms######## TXT record (or its ms########.msv1.invalid MX alternative), e.g. an
 	// internal/dnstest server. Empty: verification fails unless AutoVerify is set.
 	DNSServer string
+	// DKIMCNAMEFormat is the form of the Selector1CNAME/Selector2CNAME values New-DkimSigningConfig
+	// issues (dkim.go): "v1" (custom domains since May 2025:
+	// selector1-contoso-com._domainkey.<initial prefix>.<char>-v1.dkim.mail.microsoft), "legacy"
+	// (selector1-contoso-com._domainkey.<initial domain>), or "" for the cloud's default (v1 in
+	// the global cloud; legacy elsewhere, UNCONFIRMED for 21Vianet and US Government).
+	DKIMCNAMEFormat string
 	// AutoVerify makes POST /domains/{id}/verify succeed without looking at DNS.
 	AutoVerify bool
 
@@ -155,6 +161,11 @@ func (k Knobs) Validate() error {
 	nonNeg("exchange_lag", int64(k.ExchangeLag))
 	nonNeg("migration_polls_per_step", int64(k.MigrationPollsPerStep))
 	nonNeg("mailbox_provision_jitter", int64(k.MailboxProvisionJitter))
+	switch k.DKIMCNAMEFormat {
+	case "", DKIMFormatV1, DKIMFormatLegacy:
+	default:
+		problems = append(problems, fmt.Sprintf("dkim_cname_format must be %q or %q, got %q", DKIMFormatV1, DKIMFormatLegacy, k.DKIMCNAMEFormat))
+	}
 	if k.DNSServer != "" {
 		if _, port, err := net.SplitHostPort(k.DNSServer); err != nil || port == "" {
 			problems = append(problems, fmt.Sprintf("dns_server must be host:port, got %q", k.DNSServer))
@@ -256,6 +267,7 @@ type knobsJSON struct {
 	ExchangeLag              jsonDuration `json:"exchange_lag"`
 	MigrationPollsPerStep    int          `json:"migration_polls_per_step"`
 	DNSServer                string       `json:"dns_server"`
+	DKIMCNAMEFormat          string       `json:"dkim_cname_format,omitempty"`
 	AutoVerify               bool         `json:"auto_verify"`
 	StrictBatchDependencies  bool         `json:"strict_batch_dependencies"`
 	RandomSeed               int64        `json:"random_seed"`
@@ -284,6 +296,7 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		ExchangeLag:              jsonDuration(k.ExchangeLag),
 		MigrationPollsPerStep:    k.MigrationPollsPerStep,
 		DNSServer:                k.DNSServer,
+		DKIMCNAMEFormat:          k.DKIMCNAMEFormat,
 		AutoVerify:               k.AutoVerify,
 		StrictBatchDependencies:  k.StrictBatchDependencies,
 		RandomSeed:               k.RandomSeed,
@@ -319,6 +332,7 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		ExchangeLag:              time.Duration(j.ExchangeLag),
 		MigrationPollsPerStep:    j.MigrationPollsPerStep,
 		DNSServer:                j.DNSServer,
+		DKIMCNAMEFormat:          j.DKIMCNAMEFormat,
 		AutoVerify:               j.AutoVerify,
 		StrictBatchDependencies:  j.StrictBatchDependencies,
 		RandomSeed:               j.RandomSeed,
@@ -384,6 +398,9 @@ func mergeKnobs(base, over Knobs) Knobs {
 	}
 	if over.DNSServer != "" {
 		out.DNSServer = over.DNSServer
+	}
+	if over.DKIMCNAMEFormat != "" {
+		out.DKIMCNAMEFormat = over.DKIMCNAMEFormat
 	}
 	if over.AutoVerify {
 		out.AutoVerify = true

@@ -50,6 +50,7 @@ type ReadyInfo struct {
 // InvokeCommand API, each on its own HTTPS listener. It is safe for concurrent use.
 type Server struct {
 	opts      Options
+	exoRate   exoRateCounter // Rate-Limit-* headers of InvokeCommand (exchange_ratelimit.go)
 	stateFile string
 
 	// recentlyDeleted holds the users deleted less than list_lag ago, as they were, for the

@@ -49,6 +49,10 @@ type State struct {
 	// Mailboxes are the Exchange Online mailboxes by user id, provisioning ones included
 	// (mailboxes.go).
 	Mailboxes map[string]Mailbox `json:"mailboxes,omitempty"`
+	// DistributionGroups are the Exchange distribution groups (distribution_groups.go).
+	DistributionGroups []DistributionGroup `json:"distribution_groups,omitempty"`
+	// DkimSigningConfigs are the DKIM signing configurations by lower-case domain (dkim.go).
+	DkimSigningConfigs map[string]DkimSigningConfig `json:"dkim_signing_configs,omitempty"`
 }
 
 // MigrationEndpoint is an Exchange Online migration endpoint (IMAP only, for now).

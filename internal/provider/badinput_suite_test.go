@@ -15,11 +15,11 @@ import (
 )
 
 // exchangeWrites counts the InvokeCommand requests (answered or not) of cmdlets that change
-// something: New-*, Set-*, Remove-*, Start-*, Stop-*, Complete-*.
+// something: New-*, Set-*, Remove-*, Start-*, Stop-*, Complete-*, Update-*, Add-*.
 func exchangeWrites(f *fakecloud.Server) []string {
 	var out []string
 	for _, r := range f.Requests() {
-		for _, verb := range []string{"New-", "Set-", "Remove-", "Start-", "Stop-", "Complete-"} {
+		for _, verb := range []string{"New-", "Set-", "Remove-", "Start-", "Stop-", "Complete-", "Update-", "Add-"} {
 			if strings.HasPrefix(r.Cmdlet, verb) {
 				out = append(out, r.Cmdlet)
 			}
@@ -120,6 +120,17 @@ resource "m365_user" "u" {
 `, upn, extra)
 	}
 
+	group := func(address, members, owners string) string {
+		return fmt.Sprintf(`
+resource "m365_distribution_group" "g" {
+  name                 = "g"
+  primary_smtp_address = %q
+  members              = %s
+  owners               = %s
+}
+`, address, members, owners)
+	}
+
 	cases := []struct {
 		name   string
 		config string
@@ -195,6 +206,37 @@ resource "m365_imap_migration_endpoint" "e" {
   max_concurrent_incremental_syncs = 150
 }
 `, `Too Many Incremental Syncs.*\(150\) is greater than max_concurrent_migrations \(100\)`},
+
+		// ---- mail objects: distribution groups, DKIM, DMARC ----
+		{"distribution group with a member that does not exist", group("g1@corp.com", `["taken@corp.com", "ghost@corp.com"]`, `["taken@corp.com"]`),
+			`Member Not Found.*planning the distribution group g.*1 of the addresses are not users or distribution groups of the tenant: ghost@corp.com`},
+		{"distribution group owner that does not exist", group("g2@corp.com", `["taken@corp.com"]`, `["nobody@corp.com"]`),
+			`Owner Not Found.*not users of the tenant: nobody@corp.com`},
+		{"distribution group sender that does not exist", strings.Replace(group("g5@corp.com", `[]`, `["taken@corp.com"]`), "owners ", `accept_messages_only_from = ["g5@corp.com", "stranger@corp.com"]
+  owners `, 1),
+			`Sender Not Found.*not users or distribution groups of the tenant: stranger@corp.com`},
+		{"distribution group on an unverified domain", group("g3@pending.com", `[]`, `["taken@corp.com"]`),
+			`Domain Not Verified.*the domain pending.com is in the tenant but not verified yet.*Addresses on it: g3@pending.com`},
+		{"distribution group name too long", strings.Replace(group("g4@corp.com", `[]`, `["taken@corp.com"]`), `name                 = "g"`, `name                 = "`+strings.Repeat("n", 65)+`"`, 1),
+			`name.*string length must be between 1 and 64`},
+		{"dkim key size", `
+resource "m365_dkim" "d" {
+  domain   = "corp.com"
+  key_size = 4096
+}
+`, `key_size.*value must be one of`},
+		{"dmarc policy", `
+data "m365_dns_records" "x" {
+  domain       = "corp.com"
+  dmarc_policy = "block"
+}
+`, `dmarc_policy.*value must be one of.*quarantine`},
+		{"dmarc report address", `
+data "m365_dns_records" "x" {
+  domain    = "corp.com"
+  dmarc_rua = ["reports at corp.com"]
+}
+`, `dmarc_rua.*must be an email address`},
 
 		// ---- tenant-dependent plan-time checks ----
 		{"unverified and foreign domains", `

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diag"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
+	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
 
@@ -34,6 +36,11 @@ type dnsRecordsModel struct {
 	KeepSPFIncludes types.List   `tfsdk:"keep_spf_includes"`
 	RecordLine      types.String `tfsdk:"record_line"`
 	TTLFloor        types.Int64  `tfsdk:"ttl_floor"`
+	TTL             types.Int64  `tfsdk:"ttl"`
+	DKIM            types.Bool   `tfsdk:"dkim"`
+	DMARCPolicy     types.String `tfsdk:"dmarc_policy"`
+	DMARCRUA        types.List   `tfsdk:"dmarc_rua"`
+	DMARCPct        types.Int64  `tfsdk:"dmarc_pct"`
 	IsVerified      types.Bool   `tfsdk:"is_verified"`
 	Records         types.Map    `tfsdk:"records"`
 	DNSPodRecords   types.Map    `tfsdk:"dnspod_records"`
@@ -79,19 +86,31 @@ func recordSchema() schema.NestedAttributeObject {
 	}}
 }
 
+// dnspodAttrDocs describes each attribute of a DNSPod-shaped record, for the data source here and
+// for resources that expose records of their own (m365_dkim).
+var dnspodAttrDocs = map[string]string{
+	"domain":      "The zone (`domain` argument).",
+	"sub_domain":  "Host relative to the zone, `@` for the apex.",
+	"record_type": "Upper-case record type.",
+	"record_line": "Resolution line, `默认` unless `record_line` is set.",
+	"value":       "Record value; SRV values are `priority weight port target.`.",
+	"mx":          "MX priority clamped to DNSPod's 1–20 (Microsoft's 0 becomes 1); null for other types.",
+	"ttl":         "TTL (`ttl` when set), raised to `ttl_floor`.",
+	"weight":      "Always null (DNSPod's line weight, an enterprise feature; the SRV weight is inside `value`).",
+	"status":      "`ENABLE`.",
+	"remark":      "`m365: <purpose>`.",
+}
+
 func dnspodSchema() schema.NestedAttributeObject {
-	return schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-		"domain":      schema.StringAttribute{Computed: true, MarkdownDescription: "The zone (`domain` argument)."},
-		"sub_domain":  schema.StringAttribute{Computed: true, MarkdownDescription: "Host relative to the zone, `@` for the apex."},
-		"record_type": schema.StringAttribute{Computed: true, MarkdownDescription: "Upper-case record type."},
-		"record_line": schema.StringAttribute{Computed: true, MarkdownDescription: "Resolution line, `默认` unless `record_line` is set."},
-		"value":       schema.StringAttribute{Computed: true, MarkdownDescription: "Record value; SRV values are `priority weight port target.`."},
-		"mx":          schema.Int64Attribute{Computed: true, MarkdownDescription: "MX priority clamped to DNSPod's 1–20 (Microsoft's 0 becomes 1); null for other types."},
-		"ttl":         schema.Int64Attribute{Computed: true, MarkdownDescription: "TTL, raised to `ttl_floor`."},
-		"weight":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Always null (DNSPod's line weight, an enterprise feature; the SRV weight is inside `value`)."},
-		"status":      schema.StringAttribute{Computed: true, MarkdownDescription: "`ENABLE`."},
-		"remark":      schema.StringAttribute{Computed: true, MarkdownDescription: "`m365: <purpose>`."},
-	}}
+	attrs := map[string]schema.Attribute{}
+	for name, typ := range dnspodAttrTypes {
+		if typ.Equal(types.Int64Type) {
+			attrs[name] = schema.Int64Attribute{Computed: true, MarkdownDescription: dnspodAttrDocs[name]}
+		} else {
+			attrs[name] = schema.StringAttribute{Computed: true, MarkdownDescription: dnspodAttrDocs[name]}
+		}
+	}
+	return schema.NestedAttributeObject{Attributes: attrs}
 }
 
 func (d *dnsRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
@@ -104,7 +123,7 @@ func (d *dnsRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"services": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Which services' records to publish at cutover: `Email` (default), `OfficeCommunicationsOnline` (Teams/Skype), `Intune`."},
 			"stage": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "`verification` (the TXT only), `cutover` (MX, autodiscover CNAME, SPF TXT, msoid CNAME for 21Vianet, and the chosen services' records; the default) or `all`.",
+				MarkdownDescription: "`verification` (the TXT only), `cutover` (MX, autodiscover CNAME, SPF TXT, msoid CNAME for 21Vianet, the DMARC TXT, the DKIM CNAMEs when Exchange has a DKIM configuration, and the chosen services' records; the default) or `all`.",
 				Validators:          []validator.String{stringvalidator.OneOf(dns.StageVerification, dns.StageCutover, dns.StageAll)}},
 			"replaces": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "`exmail` lists Tencent Exmail's MX (`mxbiz1.qq.com`, `mxbiz2.qq.com`) and SPF record in `remove_records` for the cutover.",
@@ -114,8 +133,23 @@ func (d *dnsRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"record_line": schema.StringAttribute{Optional: true, MarkdownDescription: "DNSPod resolution line for `dnspod_records`; default `默认`."},
 			"ttl_floor": schema.Int64Attribute{Optional: true, MarkdownDescription: "Lowest TTL in `dnspod_records` (DNSPod plans have a minimum); default 600.",
 				Validators: []validator.Int64{int64validator.Between(1, 604800)}},
+			"ttl": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "TTL in seconds for every record (in `records`, `dnspod_records` and `zone_file`); default: Graph's TTL, else 3600. DNSPod's records are still raised to `ttl_floor`. Lower the TTL of the MX records you have now before the cutover, not only of these (see the guide).",
+				Validators:          []validator.Int64{int64validator.Between(1, 604800)}},
+			"dkim": schema.BoolAttribute{Optional: true,
+				MarkdownDescription: "Add the domain's two DKIM selector CNAMEs (`dkim_selector1`, `dkim_selector2`) at the cutover stage when Exchange has a DKIM signing configuration for it (read with `Get-DkimSigningConfig`; values exactly as the service returns them). Default `true`. Set `false` when `m365_dkim` in the same configuration publishes its own `dnspod_records`, so that the CNAMEs are not published twice.",
+			},
+			"dmarc_policy": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "The DMARC policy of the `_dmarc` TXT record added at the cutover stage: `none` (default: monitor and collect reports), then `quarantine`, then `reject`, as Microsoft recommends rolling it out; `off` leaves the record out (e.g. when the domain already has one).",
+				Validators:          []validator.String{stringvalidator.OneOf(dns.DMARCNone, dns.DMARCQuarantine, dns.DMARCReject, "off")}},
+			"dmarc_rua": schema.ListAttribute{ElementType: types.StringType, Optional: true,
+				Validators:          []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(emailRE, "must be an email address such as dmarc-reports@contoso.com"))},
+				MarkdownDescription: "Addresses that receive DMARC aggregate reports (`rua=mailto:…`). Microsoft 365 itself sends aggregate reports only for domains whose MX points to it."},
+			"dmarc_pct": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "Share (1–100) of failing mail the policy applies to, for a staged `quarantine` (e.g. 10, 25, 50, 100); default 100 (left out of the record).",
+				Validators:          []validator.Int64{int64validator.Between(1, 100)}},
 			"is_verified":           schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the domain is verified."},
-			"records":               schema.MapNestedAttribute{Computed: true, NestedObject: recordSchema(), MarkdownDescription: "Records keyed `verification_txt`, `mx`, `autodiscover`, `spf`, `msoid`, `sip`, `lyncdiscover`, `sip_tls_srv`, `sipfederationtls_tcp_srv`, `enterpriseregistration`, `enterpriseenrollment`, …"},
+			"records":               schema.MapNestedAttribute{Computed: true, NestedObject: recordSchema(), MarkdownDescription: "Records keyed `verification_txt`, `mx`, `autodiscover`, `spf`, `msoid`, `sip`, `lyncdiscover`, `sip_tls_srv`, `sipfederationtls_tcp_srv`, `enterpriseregistration`, `enterpriseenrollment`, `dkim_selector1`, `dkim_selector2`, `dmarc`, …"},
 			"dnspod_records":        schema.MapNestedAttribute{Computed: true, NestedObject: dnspodSchema(), MarkdownDescription: "The same keys, each with exactly the arguments of `tencentcloud_dnspod_record`."},
 			"remove_records":        schema.MapNestedAttribute{Computed: true, NestedObject: recordSchema(), MarkdownDescription: "Records to delete at cutover (`exmail_mx1`, `exmail_mx2`, `exmail_spf`)."},
 			"remove_dnspod_records": schema.MapNestedAttribute{Computed: true, NestedObject: dnspodSchema(), MarkdownDescription: "`remove_records` in the DNSPod shape, to match existing records."},
@@ -177,6 +211,15 @@ func (d *dnsRecordsDataSource) Read(ctx context.Context, req datasource.ReadRequ
 			}
 		}
 	}
+	opts.TTL = int(m.TTL.ValueInt64())
+	if stage != dns.StageVerification {
+		if p := m.DMARCPolicy.ValueString(); p != "off" {
+			opts.DMARC = &dns.DMARC{Policy: p, RUA: listStrings(m.DMARCRUA), Pct: int(m.DMARCPct.ValueInt64())}
+		}
+		if m.DKIM.IsNull() || m.DKIM.ValueBool() {
+			opts.DKIM = d.dkimSelectors(ctx, zone, &resp.Diagnostics)
+		}
+	}
 	records, remove, err := dns.Build(verification, service, opts)
 	if err != nil {
 		diag.AttributeError(&resp.Diagnostics, path.Root("domain"), "Cannot Build DNS Records", "shaping the records of "+zone, err.Error(), "Check services, keep_spf_includes and replaces.")
@@ -191,6 +234,25 @@ func (d *dnsRecordsDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m.RemoveDNSPod = dnspodMap(dns.DNSPod(zone, remove, podOpts))
 	m.ZoneFile = types.StringValue(dns.ZoneFile(zone, records))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// dkimSelectors reads the domain's DKIM signing configuration; nil when it has none. An Exchange
+// failure is a warning: the other records do not depend on it.
+func (d *dnsRecordsDataSource) dkimSelectors(ctx context.Context, zone string, diags *diagList) *dns.DKIM {
+	if d.clients.Exchange == nil {
+		return nil
+	}
+	cfg, err := d.clients.Exchange.GetDkimSigningConfig(ctx, zone)
+	if exchange.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		diags.AddAttributeWarning(path.Root("dkim"), "DKIM Records Left Out", diag.Detail(
+			"reading the DKIM signing configuration of "+zone+" (Get-DkimSigningConfig)", err.Error(),
+			"The other records are complete. Grant the application "+diag.ExchangeRole+", or set dkim = false."))
+		return nil
+	}
+	return &dns.DKIM{Selector1CNAME: cfg.Selector1CNAME, Selector2CNAME: cfg.Selector2CNAME}
 }
 
 func recordMap(in []dns.Record) types.Map {

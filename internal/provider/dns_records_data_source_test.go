@@ -65,6 +65,12 @@ func TestAccDNSRecords(t *testing.T) {
 			e := newTestEnv(t, seed, fakecloud.Knobs{})
 			factories, _ := withDNSPod(server)
 			d := "data.m365_dns_records.x"
+			// The domain has a DKIM signing configuration: its CNAMEs join the cutover records
+			// exactly as Exchange returns them.
+			dkim, err := exoClient(t, e).NewDkimSigningConfig(context.Background(), "contoso.com", 2048)
+			if err != nil {
+				t.Fatal(err)
+			}
 			checks := []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(d, rec("mx", "name"), knownvalue.StringExact("@")),
 				statecheck.ExpectKnownValue(d, rec("mx", "type"), knownvalue.StringExact("MX")),
@@ -85,9 +91,20 @@ func TestAccDNSRecords(t *testing.T) {
 				statecheck.ExpectKnownValue(d, tfjsonpath.New("remove_records").AtMapKey("exmail_mx2").AtMapKey("priority"), knownvalue.Int64Exact(10)),
 				statecheck.ExpectKnownValue(d, tfjsonpath.New("remove_records").AtMapKey("exmail_spf").AtMapKey("value"), knownvalue.StringExact("v=spf1 include:spf.mail.qq.com ~all")),
 			}
-			keys := 3
+			checks = append(checks,
+				statecheck.ExpectKnownValue(d, rec("dkim_selector1", "name"), knownvalue.StringExact("selector1._domainkey")),
+				statecheck.ExpectKnownValue(d, rec("dkim_selector1", "type"), knownvalue.StringExact("CNAME")),
+				statecheck.ExpectKnownValue(d, rec("dkim_selector1", "value"), knownvalue.StringExact(dkim.Selector1CNAME)),
+				statecheck.ExpectKnownValue(d, rec("dkim_selector2", "value"), knownvalue.StringExact(dkim.Selector2CNAME)),
+				statecheck.ExpectKnownValue(d, pod("dkim_selector2", "sub_domain"), knownvalue.StringExact("selector2._domainkey")),
+				statecheck.ExpectKnownValue(d, rec("dmarc", "name"), knownvalue.StringExact("_dmarc")),
+				statecheck.ExpectKnownValue(d, rec("dmarc", "type"), knownvalue.StringExact("TXT")),
+				statecheck.ExpectKnownValue(d, rec("dmarc", "value"), knownvalue.StringExact("v=DMARC1; p=none")),
+				statecheck.ExpectKnownValue(d, pod("dmarc", "sub_domain"), knownvalue.StringExact("_dmarc")),
+			)
+			keys := 6
 			if c.msoid {
-				keys = 4
+				keys = 7
 				checks = append(checks,
 					statecheck.ExpectKnownValue(d, rec("msoid", "type"), knownvalue.StringExact("CNAME")),
 					statecheck.ExpectKnownValue(d, rec("msoid", "value"), knownvalue.StringExact("clientconfig.partner.microsoftonline-p.net.cn")))
@@ -112,6 +129,12 @@ func TestAccDNSRecords(t *testing.T) {
 						if err != nil || len(txt) != 1 || txt[0] != c.spf {
 							return fmt.Errorf("published TXT = %v, %v", txt, err)
 						}
+						if txt, err := (dns.Resolver{Server: server.Addr}).LookupTXT(ctx, "_dmarc.contoso.com"); err != nil || len(txt) != 1 || txt[0] != "v=DMARC1; p=none" {
+							return fmt.Errorf("published DMARC = %v, %v", txt, err)
+						}
+						if cn, err := (dns.Resolver{Server: server.Addr}).LookupCNAME(ctx, "selector1._domainkey.contoso.com"); err != nil || cn != dkim.Selector1CNAME {
+							return fmt.Errorf("published DKIM selector1 = %q, %v", cn, err)
+						}
 						return nil
 					})),
 				}, forEachCleanup(e.config(`data "m365_dns_records" "x" { domain = "contoso.com" }`, fmt.Sprintf("environment = %q", c.env)))},
@@ -133,6 +156,19 @@ func TestAccMailClientSettings(t *testing.T) {
 			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_host"), knownvalue.StringExact("smtp.partner.outlook.cn")),
 			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_port"), knownvalue.Int64Exact(587)),
 			statecheck.ExpectKnownValue(d, tfjsonpath.New("smtp_encryption"), knownvalue.StringExact("STARTTLS")),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("imap").AtMapKey("methods"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("OAuth 2.0 (SASL XOAUTH2)")})),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("imap").AtMapKey("confirmed"), knownvalue.Bool(false)),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("smtp").AtMapKey("basic_auth"), knownvalue.StringRegexp(re(`^UNCONFIRMED`))),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("recommendation"), knownvalue.StringRegexp(re(`Outlook.*Exchange ActiveSync.*OAuth 2\.0`))),
+		},
+	})
+	global := newTestEnv(t, nil, fakecloud.Knobs{})
+	accTest(t, resource.TestStep{
+		Config: global.config(`data "m365_mail_client_settings" "x" {}`),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("pop").AtMapKey("confirmed"), knownvalue.Bool(true)),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("pop").AtMapKey("source"), knownvalue.StringExact("https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/deprecation-of-basic-authentication-exchange-online")),
+			statecheck.ExpectKnownValue(d, tfjsonpath.New("authentication").AtMapKey("smtp").AtMapKey("basic_auth"), knownvalue.StringRegexp(re(`end of December 2026 it is disabled by default`))),
 		},
 	})
 }

@@ -67,8 +67,8 @@ resource "m365_domain" "company" {
 			{Config: e.config(readExample(t, "examples/data-sources/m365_dns_records/data-source.tf"))},
 			forEachCleanup(e.config(`data "m365_dns_records" "x" { domain = "contoso.com" }`)),
 		}})
-		if pod.created != 3 {
-			t.Errorf("the example published %d records, want MX, autodiscover and SPF", pod.created)
+		if pod.created != 4 {
+			t.Errorf("the example published %d records, want MX, autodiscover, SPF and DMARC", pod.created)
 		}
 	})
 }

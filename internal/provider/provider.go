@@ -266,6 +266,7 @@ func (p *m365Provider) Resources(context.Context) []func() resource.Resource {
 		NewDomainVerificationResource,
 		NewUserResource, NewUsersResource,
 		NewIMAPMigrationEndpointResource, NewMigrationBatchResource,
+		NewDistributionGroupResource, NewDKIMResource,
 	}
 }
 

@@ -4,9 +4,14 @@ data "m365_dns_records" "cutover" {
   stage             = "cutover"
   replaces          = "exmail"
   keep_spf_includes = [] # e.g. ["spf.mail.qq.com"] while Exmail still sends for some users
+
+  # DMARC at _dmarc: start with "none" and reports, then "quarantine" (dmarc_pct 10 -> 100), then "reject".
+  dmarc_policy = "none"
+  dmarc_rua    = ["dmarc-reports@contoso.com"]
 }
 
-# The keys (mx, autodiscover, spf, msoid for 21Vianet, ...) are known at plan time.
+# The keys (mx, autodiscover, spf, dmarc, msoid for 21Vianet, dkim_selector1/2 once a DKIM
+# configuration exists, ...) are known at plan time.
 resource "tencentcloud_dnspod_record" "m365" {
   for_each = data.m365_dns_records.cutover.dnspod_records
 

@@ -52,6 +52,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.DurationVar(&k.ExchangeLag, "exchange-lag", 0, "objects made by New-* cmdlets answer not-found for this long")
 	fs.StringVar(&k.DNSServer, "dns-server", "", "DNS server (host:port) that domain verification asks for the MS=ms... TXT record")
 	fs.BoolVar(&k.AutoVerify, "auto-verify", false, "domain verification always succeeds, without asking DNS")
+	fs.StringVar(&k.DKIMCNAMEFormat, "dkim-cname-format", "", "DKIM selector CNAME form: v1 (2025) or legacy; empty: the cloud's default")
 	fs.IntVar(&k.MigrationPollsPerStep, "migration-polls-per-step", 0,
 		"Get-MigrationBatch polls a batch spends in each transitional status (default 1)")
 	fs.BoolVar(&k.StrictBatchDependencies, "strict-batch-dependencies", false,
@@ -128,6 +129,8 @@ func run(args []string, stderr io.Writer) int {
 			knobs.DNSServer = k.DNSServer
 		case "auto-verify":
 			knobs.AutoVerify = k.AutoVerify
+		case "dkim-cname-format":
+			knobs.DKIMCNAMEFormat = k.DKIMCNAMEFormat
 		case "migration-polls-per-step":
 			knobs.MigrationPollsPerStep = k.MigrationPollsPerStep
 		case "strict-batch-dependencies":
