@@ -117,8 +117,10 @@ type Seed struct {
 	Secrets     map[string]string `json:"secrets,omitempty"`
 	Departments []Department      `json:"departments,omitempty"`
 	Members     []Member          `json:"members,omitempty"`
-	// TokenTTL is the tokens' lifetime (default 7200 s, as documented).
-	TokenTTL time.Duration `json:"token_ttl,omitempty"`
+	// TokenTTL is the tokens' lifetime (default 7200 s, as documented); in JSON, seconds.
+	TokenTTL time.Duration `json:"-"`
+	// TokenTTLSeconds is TokenTTL for seed files.
+	TokenTTLSeconds int `json:"token_ttl_seconds,omitempty"`
 }
 
 // Options tune the fake's behaviour where Tencent's is UNCONFIRMED.
@@ -209,7 +211,7 @@ func New(seed *Seed, opts Options) (*Server, error) {
 		opts:    opts,
 		corpID:  seed.CorpID,
 		secrets: map[string]string{},
-		ttl:     seed.TokenTTL,
+		ttl:     seed.TokenTTL + time.Duration(seed.TokenTTLSeconds)*time.Second,
 		tokens:  map[string]token{},
 		depts:   map[int64]*Department{RootDepartment: {ID: RootDepartment, Name: "root", ParentID: 0}},
 		members: map[string]*member{},

@@ -4,7 +4,8 @@
 //	go run ./internal/fakecloud/cmd/fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE]
 //
 // When the listeners are up it writes F (JSON: login_endpoint, graph_endpoint, exchange_endpoint,
-// ca_cert_file, tenant_id, client_id, client_secret). Knob flags override the seed's knobs.
+// ca_cert_file, tenant_id, client_id, client_secret, and for the local Tencent Exmail API
+// exmail_endpoint, exmail_corp_id, exmail_secrets). Knob flags override the seed's knobs.
 package main
 
 import (
