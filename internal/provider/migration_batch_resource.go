@@ -91,6 +91,8 @@ type migrationBatchModel struct {
 	Counts               types.Object   `tfsdk:"counts"`
 	Users                types.Map      `tfsdk:"users"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+
+	ExmailCredentialsModel // Exmail credentials (migration_credentials.go)
 }
 
 var batchCountsAttrTypes = map[string]attr.Type{
@@ -246,6 +248,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
+	addExmailCredentialAttributes(resp.Schema.Attributes) // Exmail credentials (migration_credentials.go)
 }
 
 func (r *migrationBatchResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -253,10 +256,9 @@ func (r *migrationBatchResource) Configure(_ context.Context, req resource.Confi
 }
 
 func (r *migrationBatchResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
-		resourcevalidator.ExactlyOneOf(path.MatchRoot("csv_wo"), path.MatchRoot("csv_file")),
+	return append([]resource.ConfigValidator{
 		resourcevalidator.Conflicting(path.MatchRoot("csv_wo_version"), path.MatchRoot("csv_file")),
-	}
+	}, exmailCredentialValidators()...) // ExactlyOneOf(csv_wo, csv_file, exmail_members) and the Exmail conflicts
 }
 
 // ValidateConfig checks the CSV when it is known, so that a bad file stops `terraform validate`
@@ -296,6 +298,9 @@ type batchCSV struct {
 // the value is not known yet (plan time) or the file does not exist yet (plan time only; an
 // error at apply time).
 func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *diagList, planning bool) (c *batchCSV, known bool) {
+	if c, known, handled := loadExmailRows(ctx, cfg, m, d); handled { // Exmail credentials (migration_credentials.go)
+		return c, known
+	}
 	if m.CSVEncoding.IsUnknown() {
 		return nil, false
 	}
@@ -369,6 +374,9 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	c, known := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, true)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.planExmailCredentials(ctx, req.Config, plan, state, creating, &resp.Diagnostics); resp.Diagnostics.HasError() { // Exmail credentials (migration_credentials.go)
 		return
 	}
 	var emails []string
@@ -558,6 +566,9 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 	name := plan.Name.ValueString()
 	c, _ := loadCSV(ctx, req.Config, plan, &resp.Diagnostics, false)
 	if resp.Diagnostics.HasError() || c == nil {
+		return
+	}
+	if !r.exmailCredentials(ctx, req.Config, plan, c.res, c.res.Rows, &resp.Diagnostics) { // Exmail credentials (migration_credentials.go)
 		return
 	}
 	if !r.preflight(ctx, plan, c.res.Rows, &resp.Diagnostics) {
@@ -942,6 +953,9 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		}
 	}
 	if len(rows) > 0 {
+		if !r.exmailCredentials(ctx, req.Config, plan, nil, rows, &resp.Diagnostics) { // Exmail credentials (migration_credentials.go)
+			return
+		}
 		if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
 			return
 		}
