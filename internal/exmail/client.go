@@ -184,6 +184,9 @@ func New(cfg Config) (*Client, error) {
 // Endpoint is the host root in use.
 func (c *Client) Endpoint() string { return c.base }
 
+// CorpID is the corp id in use.
+func (c *Client) CorpID() string { return c.corpID }
+
 // HasSecret tells whether the app's secret is configured.
 func (c *Client) HasSecret(app App) bool { return c.secrets[app] != "" }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
@@ -72,9 +73,26 @@ func readExmailMembers(ctx context.Context, c *exmail.Client, addrs []string) (m
 	return out, nil
 }
 
+// exmailIMAPPlanned holds, per corp id and lower-case address, the members whose IMAP an
+// m365_exmail_imap_access resource has planned to switch on in this provider process (one
+// Terraform command). Terraform plans a batch that depends on that resource after it, so the
+// batch's plan-time check knows that the member will be open when its own apply runs (which
+// checks again before any write).
+var exmailIMAPPlanned sync.Map
+
+func planIMAP(corpID, addr string) {
+	exmailIMAPPlanned.Store(corpID+"\x00"+strings.ToLower(addr), true)
+}
+
+func imapPlanned(corpID, addr string) bool {
+	_, ok := exmailIMAPPlanned.Load(corpID + "\x00" + strings.ToLower(addr))
+	return ok
+}
+
 // exmailReadiness is what checkExmailMigrationRows found.
 type exmailReadiness struct {
 	Problems    []string // one line per member that cannot be migrated, with the fix
+	WillOpen    []string // members with IMAP off that an m365_exmail_imap_access of this plan switches on
 	SecureLogin []string // members with 安全登录 on: IMAP takes only a 客户端专用密码
 	States      map[string]*exmailMemberState
 }
@@ -102,6 +120,8 @@ func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string) (
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is not a member of the Exmail tenant (%s) — check the address; use the member's primary address, not an alias, or remove the row", a, cause))
 		case !st.Member.Enabled:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is disabled (enable = 0) — enable the member in the Exmail admin console (通讯录 → the member → 启用), or remove the row", a))
+		case !st.IMAP && imapPlanned(c.CorpID(), a):
+			res.WillOpen = append(res.WillOpen, a)
 		case !st.IMAP:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s has IMAP/SMTP off (功能设置) — add the member to m365_exmail_imap_access (which switches it on), or switch it on in webmail (设置 → 客户端设置 → IMAP/SMTP服务)", a))
 		}

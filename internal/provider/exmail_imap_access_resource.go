@@ -134,7 +134,13 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 			problems = append(problems, fmt.Sprintf("  - %s is disabled — enable the member in the Exmail admin console (通讯录 → the member → 启用), or remove it", a))
 		}
 	}
-	if len(problems) > 0 {
+	if len(problems) == 0 {
+		for _, a := range addrs {
+			planIMAP(c.CorpID(), a)
+		}
+		return
+	}
+	{
 		resp.Diagnostics.AddAttributeError(path.Root("mailboxes"), "Exmail Members Not Found",
 			diag.Detail(what, fmt.Sprintf("%d of %d members cannot be opened for IMAP:\n%s", len(problems), len(addrs), strings.Join(problems, "\n")),
 				"Fix mailboxes (or the address book), then plan again. Nothing was changed."))

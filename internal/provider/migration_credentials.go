@@ -46,7 +46,8 @@ type ExmailCredentialsModel struct {
 func addExmailCredentialAttributes(attrs map[string]schema.Attribute) {
 	attrs["exmail_members"] = schema.MapAttribute{ElementType: types.StringType, Optional: true,
 		MarkdownDescription: "Microsoft 365 user name → Tencent Exmail address of the members to migrate, instead of a CSV: " +
-			"`data.m365_exmail_directory.x.mailbox_map`, or `m365_exmail_imap_access.x.ready_mailboxes` so that IMAP is on first. " +
+			"`data.m365_exmail_directory.x.mailbox_map` with `depends_on = [m365_exmail_imap_access.x]` (the plan then knows that access switches IMAP on), " +
+			"or `m365_exmail_imap_access.x.ready_mailboxes` (members known only after that apply). " +
 			"The address is the IMAP `UserName`. At plan time every member must exist, be enabled and have IMAP on; passwords come from " +
 			"`exmail_passwords_wo` or `exmail_set_passwords`. Exactly one of `csv_wo`, `csv_file` and `exmail_members`; needs the provider's " +
 			"`exmail` block with `contacts_secret` and `options_secret`."}
