@@ -44,6 +44,9 @@ func (s *Server) Handler() http.Handler {
 var tokenParam = regexp.MustCompile(`(access_token|corpsecret)=[^&]*`)
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_fake/") && s.fakeHook(w, r) {
+		return
+	}
 	env := s.dispatch(r)
 	if s.opts.Logf != nil {
 		s.opts.Logf("exmail %s %s -> errcode %v", r.Method, tokenParam.ReplaceAllString(r.URL.RequestURI(), "$1=REDACTED"), env["errcode"])
