@@ -392,3 +392,45 @@ data "m365_exmail_directory" "x" {
 		})
 	}
 }
+
+// TestAccExamplesExmail runs the published examples of the Exmail types against the fake's
+// default address book (three members at example.cn).
+func TestAccExamplesExmail(t *testing.T) {
+	t.Run("exmail_directory", func(t *testing.T) {
+		seed := usersSeed(100, 0)
+		seed.Domains = append(seed.Domains, fakecloud.SeedDomain{ID: "example.cn", IsVerified: true})
+		e := newTestEnv(t, seed, fakecloud.Knobs{})
+		accParallelTest(t, resource.TestStep{
+			Config: e.config(readExample(t, "examples/data-sources/m365_exmail_directory/data-source.tf"), exmailProvider(e)),
+			ConfigStateChecks: []statecheck.StateCheck{
+				stateCheckFunc(func() error {
+					if n := len(liveUsers(e.fake)); n != 3 {
+						return fmt.Errorf("the tenant has %d users, want the 3 members", n)
+					}
+					return nil
+				}),
+				statecheck.ExpectKnownOutputValue("imap_off", knownvalue.ListSizeExact(0)),
+			},
+		})
+	})
+	t.Run("exmail_imap_access", func(t *testing.T) {
+		e := newTestEnv(t, nil, fakecloud.Knobs{})
+		fx := e.fake.Exmail()
+		fx.SetIMAP("lisi@example.cn", false)
+		accParallelTest(t, resource.TestStep{
+			Config: e.config(readExample(t, "examples/resources/m365_exmail_imap_access/resource.tf"), exmailProvider(e)),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValueAtPath("previous_imap_setting", tfjsonpath.New("lisi@example.cn"), knownvalue.Bool(false)),
+				stateCheckFunc(func() error {
+					if m, _ := fx.Member("lisi@example.cn"); !m.IMAP {
+						return fmt.Errorf("lisi's IMAP is still off")
+					}
+					return nil
+				}),
+			},
+		})
+		if m, _ := fx.Member("lisi@example.cn"); m.IMAP {
+			t.Errorf("destroy did not switch lisi's IMAP off again")
+		}
+	})
+}
