@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -34,6 +35,7 @@ type exmailDirectoryModel struct {
 	Defaults         types.Map    `tfsdk:"defaults"`
 	IncludeDisabled  types.Bool   `tfsdk:"include_disabled"`
 	ReadOptions      types.Bool   `tfsdk:"read_options"`
+	ReadLastLogin    types.Bool   `tfsdk:"read_last_login"`
 	MigrationMembers types.List   `tfsdk:"migration_members"`
 	Members          types.List   `tfsdk:"members"`
 	Departments      types.List   `tfsdk:"departments"`
@@ -46,6 +48,7 @@ var exmailMemberAttrTypes = map[string]attr.Type{
 	"department_paths": types.ListType{ElemType: types.StringType}, "position": types.StringType, "mobile": types.StringType,
 	"enabled": types.BoolType, "aliases": types.ListType{ElemType: types.StringType},
 	"imap_enabled": types.BoolType, "secure_login": types.BoolType, "force_secure_login": types.BoolType,
+	"last_client_login": types.StringType,
 }
 
 var exmailDepartmentAttrTypes = map[string]attr.Type{
@@ -78,6 +81,7 @@ func (d *exmailDirectoryDataSource) Schema(_ context.Context, _ datasource.Schem
 		"imap_enabled":        boolean("Whether IMAP/SMTP is on (功能设置 type 2). Null when `read_options` is false."),
 		"secure_login":        boolean("Whether the member turned 安全登录 on (type 4): IMAP then takes only a 客户端专用密码. Null when `read_options` is false."),
 		"force_secure_login":  boolean("Whether the administrator forces 安全登录 (type 1). Null when `read_options` is false."),
+		"last_client_login":   str("With `read_last_login`: the time (RFC 3339) of the member's last client login (IMAP, POP or Exchange; Exmail's log does not tell them apart) in the last 30 days, empty when none. Null otherwise."),
 	}
 	userAttrs := map[string]schema.Attribute{
 		"line":            schema.Int64Attribute{Computed: true, MarkdownDescription: "The member's position in the address book (1-based), in place of a CSV line."},
@@ -103,6 +107,8 @@ func (d *exmailDirectoryDataSource) Schema(_ context.Context, _ datasource.Schem
 				MarkdownDescription: "Also put disabled members in `users` and `mailbox_map`. Default `false` (they are always in `members`)."},
 			"read_options": schema.BoolAttribute{Optional: true,
 				MarkdownDescription: "Read each member's IMAP and 安全登录 state (one 功能设置 request per member; needs `options_secret`). Default `true`."},
+			"read_last_login": schema.BoolAttribute{Optional: true,
+				MarkdownDescription: "Read each member's login log of the last 30 days (系统日志 `log/login`, one request per member; needs `log_secret`) into `members[*].last_client_login`, e.g. to see whether Microsoft's migration has logged in. Default `false`."},
 			"migration_members": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Exmail addresses that are about to be migrated: the read fails, naming each one with the fix, unless every one exists, is enabled and has IMAP on."},
 			"members": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "Every member (of the filtered departments), sorted by address.",
@@ -171,6 +177,9 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 	apps := []exmail.App{exmail.Contacts}
 	if readOptions || len(listStrings(m.MigrationMembers)) > 0 {
 		apps = append(apps, exmail.Options)
+	}
+	if m.ReadLastLogin.ValueBool() {
+		apps = append(apps, exmail.Log)
 	}
 	c := d.clients.exmailClient(&resp.Diagnostics, "reading the Tencent Exmail address book", apps...)
 	if c == nil {
@@ -247,6 +256,28 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 		}
 	}
 
+	var lastLogin map[string]string
+	if m.ReadLastLogin.ValueBool() {
+		lastLogin = map[string]string{}
+		now := time.Now()
+		for _, mem := range members {
+			log, err := c.LoginLog(ctx, mem.UserID, now.AddDate(0, 0, -30), now)
+			if err != nil {
+				exmailAPIError(&resp.Diagnostics, "Cannot Read Exmail Login Log", "reading the login log of "+mem.UserID+" (log/login)", err)
+				return
+			}
+			var last time.Time
+			for _, l := range log {
+				if l.Type == 4 && l.Time.After(last) {
+					last = l.Time
+				}
+			}
+			if !last.IsZero() {
+				lastLogin[strings.ToLower(mem.UserID)] = last.UTC().Format(time.RFC3339)
+			}
+		}
+	}
+
 	users, upnOf, problems := exmailUsers(dir, members, m.IncludeDisabled.ValueBool(), m.Domain.ValueString(), stringMap(m.Defaults))
 	for _, p := range problems {
 		resp.Diagnostics.AddAttributeError(p.path, "Invalid Exmail Member For Microsoft 365", p.text)
@@ -273,6 +304,7 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 			"department_paths": stringList(nonNilStrings(dir.paths(mem))), "position": types.StringValue(mem.Position),
 			"mobile": types.StringValue(mem.Mobile), "enabled": types.BoolValue(mem.Enabled), "aliases": stringList(nonNilStrings(mem.Aliases)),
 			"imap_enabled": optBool(exmail.OptionIMAP), "secure_login": optBool(exmail.OptionSecureLogin), "force_secure_login": optBool(exmail.OptionForceSecureLogin),
+			"last_client_login": lastLoginValue(lastLogin, mem.UserID),
 		}))
 	}
 	depVals := make([]attr.Value, 0, len(dir.departments))
@@ -306,6 +338,13 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 	}
 	raw["users"] = csvUsersValue(users)
 	resp.State.Raw = tftypes.NewValue(resp.State.Raw.Type(), raw)
+}
+
+func lastLoginValue(m map[string]string, addr string) types.String {
+	if m == nil {
+		return types.StringNull()
+	}
+	return types.StringValue(m[strings.ToLower(addr)])
 }
 
 func quoteList(s []string) string {

@@ -303,6 +303,17 @@ resource "m365_exmail_imap_access" "src" {
 				Config:   e.config(withAccess+exmailBatchHCL(srv, "data.m365_exmail_directory.src.mailbox_map", "exmail_set_passwords = true\n  depends_on = [m365_exmail_imap_access.src]"), provider),
 				PlanOnly: true,
 			},
+			{ // the login log (系统日志) shows the migration's client logins
+				Config: e.config(withAccess+exmailBatchHCL(srv, "data.m365_exmail_directory.src.mailbox_map", "exmail_set_passwords = true\n  depends_on = [m365_exmail_imap_access.src]")+`
+data "m365_exmail_directory" "logins" {
+  read_last_login = true
+}
+`, provider),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.m365_exmail_directory.logins", tfjsonpath.New("members").AtSliceIndex(2).AtMapKey("address"), knownvalue.StringExact("zhang.san@contoso.com")),
+					statecheck.ExpectKnownValue("data.m365_exmail_directory.logins", tfjsonpath.New("members").AtSliceIndex(2).AtMapKey("last_client_login"), knownvalue.StringRegexp(re(`^20\d\d-\d\d-\d\dT`))),
+				},
+			},
 		},
 	})
 	s := secrets()
