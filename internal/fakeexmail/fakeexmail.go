@@ -384,9 +384,8 @@ func (s *Server) addDeptLocked(d Department) (int64, error) {
 	return d.ID, nil
 }
 
-func (s *Server) ensurePath(p string) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// walkPathLocked follows a department path from the root; create adds missing departments.
+func (s *Server) walkPathLocked(p string, create bool) (int64, error) {
 	parent := RootDepartment
 	for _, name := range strings.Split(strings.Trim(p, "/"), "/") {
 		var found int64
@@ -396,6 +395,9 @@ func (s *Server) ensurePath(p string) (int64, error) {
 			}
 		}
 		if found == 0 {
+			if !create {
+				return 0, fmt.Errorf("fakeexmail: no department %q", p)
+			}
 			id, err := s.addDeptLocked(Department{Name: name, ParentID: parent, Order: len(s.depts)})
 			if err != nil {
 				return 0, err
@@ -407,24 +409,18 @@ func (s *Server) ensurePath(p string) (int64, error) {
 	return parent, nil
 }
 
+func (s *Server) ensurePath(p string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.walkPathLocked(p, true)
+}
+
 // DepartmentID finds a department by path ("研发中心/平台组").
 func (s *Server) DepartmentID(p string) (int64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	parent := RootDepartment
-	for _, name := range strings.Split(strings.Trim(p, "/"), "/") {
-		var found int64
-		for _, d := range s.depts {
-			if d.ParentID == parent && d.Name == name {
-				found = d.ID
-			}
-		}
-		if found == 0 {
-			return 0, false
-		}
-		parent = found
-	}
-	return parent, true
+	id, err := s.walkPathLocked(p, false)
+	return id, err == nil
 }
 
 // AddMember adds a member (as user/create would, plus the state the API does not show).

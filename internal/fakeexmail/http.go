@@ -229,27 +229,24 @@ func (s *Server) listParams(q url.Values) (int64, bool, envelope) {
 }
 
 func (s *Server) userList(q url.Values, _ map[string]json.RawMessage) envelope {
-	id, child, bad := s.listParams(q)
-	if bad != nil {
-		return bad
-	}
-	list := []envelope{}
-	for _, m := range s.membersOfLocked(id, child) {
-		list = append(list, s.memberJSON(m, s.opts.UserListEnableString))
-	}
-	e := reply(CodeOK, "ok")
-	e["userlist"] = list
-	return e
+	return s.listMembers(q, func(m *member) envelope { return s.memberJSON(m, s.opts.UserListEnableString) })
 }
 
 func (s *Server) userSimpleList(q url.Values, _ map[string]json.RawMessage) envelope {
+	return s.listMembers(q, func(m *member) envelope {
+		return envelope{"userid": m.UserID, "name": m.Name, "department": m.Department}
+	})
+}
+
+// listMembers answers user/list and user/simplelist: department_id, fetch_child, one item each.
+func (s *Server) listMembers(q url.Values, item func(*member) envelope) envelope {
 	id, child, bad := s.listParams(q)
 	if bad != nil {
 		return bad
 	}
 	list := []envelope{}
 	for _, m := range s.membersOfLocked(id, child) {
-		list = append(list, envelope{"userid": m.UserID, "name": m.Name, "department": m.Department})
+		list = append(list, item(m))
 	}
 	e := reply(CodeOK, "ok")
 	e["userlist"] = list
@@ -291,11 +288,9 @@ func intOrString(raw json.RawMessage) (int, bool) {
 }
 
 func (s *Server) userUpdate(_ url.Values, body map[string]json.RawMessage) envelope {
-	var userid string
-	_ = json.Unmarshal(body["userid"], &userid)
-	m, ok := s.members[strings.ToLower(strings.TrimSpace(userid))]
-	if !ok {
-		return reply(CodeUserNotFound, "userid not found")
+	m, notFound := s.bodyMember(body)
+	if notFound != nil {
+		return notFound
 	}
 	// Validate everything first: a rejected update changes nothing.
 	next := m.Member
@@ -414,6 +409,17 @@ func (s *Server) batchCheck(_ url.Values, body map[string]json.RawMessage) envel
 	return e
 }
 
+// bodyMember finds the member named by a POST body's userid.
+func (s *Server) bodyMember(body map[string]json.RawMessage) (*member, envelope) {
+	var userid string
+	_ = json.Unmarshal(body["userid"], &userid)
+	m, ok := s.members[strings.ToLower(strings.TrimSpace(userid))]
+	if !ok {
+		return nil, reply(CodeUserNotFound, "userid not found")
+	}
+	return m, nil
+}
+
 func boolString(b bool) string {
 	if b {
 		return "1"
@@ -422,11 +428,9 @@ func boolString(b bool) string {
 }
 
 func (s *Server) optionGet(_ url.Values, body map[string]json.RawMessage) envelope {
-	var userid string
-	_ = json.Unmarshal(body["userid"], &userid)
-	m, ok := s.members[strings.ToLower(strings.TrimSpace(userid))]
-	if !ok {
-		return reply(CodeUserNotFound, "userid not found")
+	m, notFound := s.bodyMember(body)
+	if notFound != nil {
+		return notFound
 	}
 	var types []int
 	if err := json.Unmarshal(body["type"], &types); err != nil || len(types) == 0 {
@@ -455,11 +459,9 @@ func (s *Server) optionGet(_ url.Values, body map[string]json.RawMessage) envelo
 }
 
 func (s *Server) optionUpdate(_ url.Values, body map[string]json.RawMessage) envelope {
-	var userid string
-	_ = json.Unmarshal(body["userid"], &userid)
-	m, ok := s.members[strings.ToLower(strings.TrimSpace(userid))]
-	if !ok {
-		return reply(CodeUserNotFound, "userid not found")
+	m, notFound := s.bodyMember(body)
+	if notFound != nil {
+		return notFound
 	}
 	var opts []struct {
 		Type  int             `json:"type"`
@@ -497,14 +499,13 @@ func (s *Server) optionUpdate(_ url.Values, body map[string]json.RawMessage) env
 }
 
 func (s *Server) logLogin(_ url.Values, body map[string]json.RawMessage) envelope {
-	var userid, begin, end string
-	_ = json.Unmarshal(body["userid"], &userid)
+	m, notFound := s.bodyMember(body)
+	if notFound != nil {
+		return notFound
+	}
+	var begin, end string
 	_ = json.Unmarshal(body["begin_date"], &begin)
 	_ = json.Unmarshal(body["end_date"], &end)
-	m, ok := s.members[strings.ToLower(strings.TrimSpace(userid))]
-	if !ok {
-		return reply(CodeUserNotFound, "userid not found")
-	}
 	b, err1 := time.ParseInLocation(time.DateOnly, begin, shanghai)
 	e, err2 := time.ParseInLocation(time.DateOnly, end, shanghai)
 	if err1 != nil || err2 != nil || e.Before(b) {
