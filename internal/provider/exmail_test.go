@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -444,4 +445,48 @@ func TestAccExamplesExmail(t *testing.T) {
 			t.Errorf("destroy did not switch lisi's IMAP off again")
 		}
 	})
+}
+
+// TestAccExmailPasswordsFromSecretStore: per-user passwords as write-only input (as a secret
+// store would supply them), EmailAddress and UserName from the address book. A wrong one stops
+// the apply at the preflight with Exmail's refusal; the right ones migrate, and no Exmail
+// password is changed.
+func TestAccExmailPasswordsFromSecretStore(t *testing.T) {
+	e, srv := exmailMigrationEnv(t, exmailSourceMembers())
+	fx := e.fake.Exmail()
+	members := `{ for k, v in data.m365_exmail_directory.src.mailbox_map : k => v if v != "li.si@contoso.com" }`
+	pw := func(wang string) string {
+		return fmt.Sprintf(`exmail_passwords_wo = { "zhang.san@contoso.com" = "Exmail2024zs", "wang.wu@contoso.com" = %q }`, wang)
+	}
+	addr := "m365_migration_batch.wave1"
+	migrationTest(t, resource.TestCase{Steps: []resource.TestStep{
+		{
+			Config:      e.config(exmailBatchHCL(srv, members, pw("NotHisPassword1")), exmailProvider(e)),
+			ExpectError: re(`(?s)Source Login Failed.*1 of 2 logins failed.*wang.wu@contoso.com: .*` + regexp.QuoteMeta("Login fail. Account is abnormal")),
+		},
+		{
+			PreConfig: func() {
+				if n := cmdletCalls(e, "New-MigrationBatch"); n != 0 {
+					t.Fatalf("New-MigrationBatch ran %d times after a failed preflight", n)
+				}
+			},
+			Config: e.config(exmailBatchHCL(srv, members, pw("Exmail2024ww")), exmailProvider(e)),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetExact([]knownvalue.Check{
+					knownvalue.StringExact("wang.wu@contoso.com"), knownvalue.StringExact("zhang.san@contoso.com")})),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				noSecrets{secrets: []string{"Exmail2024zs", "Exmail2024ww", "NotHisPassword1"}},
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Synced")),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("exmail_passwords_wo"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("wang.wu@contoso.com").AtMapKey("items_synced"), knownvalue.Int64Exact(expectedMessages["wang.wu@contoso.com"])),
+				stateCheckFunc(func() error {
+					if st := fx.Stats(); st.PasswordsSet != 0 || st.Writes != 0 {
+						return fmt.Errorf("Exmail was changed: %+v", st)
+					}
+					return nil
+				}),
+			},
+		},
+	}})
 }
