@@ -336,6 +336,13 @@ func (s *Server) SetTokenTTL(d time.Duration) {
 	s.ttl = d
 }
 
+// SetOptions changes the UNCONFIRMED behaviours while the fake runs (tests of both readings).
+func (s *Server) SetOptions(change func(*Options)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(&s.opts)
+}
+
 // FailBusy makes the next n business requests answer errcode -1 (system busy).
 func (s *Server) FailBusy(n int) {
 	s.mu.Lock()

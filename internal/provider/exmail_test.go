@@ -349,6 +349,7 @@ func TestAccExmailBadInput(t *testing.T) {
 	members := append(exmailSourceMembers(),
 		fakeexmail.Member{UserID: "secure@contoso.com", Name: "S", Password: "Exmail2024se", IMAP: true, SecureLogin: true, ClientPassword: "ClientOnly2024"},
 		fakeexmail.Member{UserID: "off@contoso.com", Name: "O", Password: "Exmail2024of", IMAP: true, Disabled: true},
+		fakeexmail.Member{UserID: "bound@contoso.com", Name: "B", Password: "Exmail2024bd", IMAP: true, WeChatBound: true},
 	)
 	e, srv := exmailMigrationEnv(t, members)
 	fx := e.fake.Exmail()
@@ -381,6 +382,8 @@ data "m365_exmail_directory" "x" {
 }`, `Exmail Members Not Ready For Migration.*li.si@contoso.com has IMAP/SMTP off`},
 		{"no password source", good, batch(`{ "zhang.san@contoso.com" = "zhang.san@contoso.com" }`, ""),
 			`Missing Migration Passwords.*zhang.san@contoso.com.*exmail_set_passwords = true`},
+		{"WeChat-bound member, password refused", good, batch(`{ "bound@contoso.com" = "bound@contoso.com" }`, "exmail_set_passwords = true"),
+			`Cannot Set Exmail Migration Passwords.*bound@contoso.com: exmail /cgi-bin/user/update: errcode 60128: .*WeChat.*Nothing was submitted to Exchange Online.*客户端专用密码`},
 		{"secure login with generated password", good, batch(`{ "secure@contoso.com" = "secure@contoso.com" }`, "exmail_set_passwords = true"),
 			`Exmail Password Cannot Serve IMAP.*安全登录.*secure@contoso.com.*客户端专用密码`},
 	}
@@ -398,8 +401,12 @@ data "m365_exmail_directory" "x" {
 			if st := e.fake.Stats(); st.Graph.Writes != 0 {
 				t.Errorf("%d Graph writes", st.Graph.Writes)
 			}
-			if w := exchangeWrites(e.fake); len(w) != 0 {
-				t.Errorf("Exchange write cmdlets were sent: %v", w)
+			// The configurations that fail at apply create their endpoint (a resource of the
+			// same configuration); no batch or migration user may be written.
+			for _, w := range exchangeWrites(e.fake) {
+				if !strings.HasSuffix(w, "-MigrationEndpoint") {
+					t.Errorf("Exchange write cmdlet %s was sent", w)
+				}
 			}
 		})
 	}
@@ -483,6 +490,48 @@ func TestAccExmailPasswordsFromSecretStore(t *testing.T) {
 				stateCheckFunc(func() error {
 					if st := fx.Stats(); st.PasswordsSet != 0 || st.Writes != 0 {
 						return fmt.Errorf("Exmail was changed: %+v", st)
+					}
+					return nil
+				}),
+			},
+		},
+	}})
+}
+
+// TestAccExmailUnconfirmedBehaviours covers the two readings of what Tencent does not document:
+// an update of a WeChat-bound member's password that Exmail silently ignores, and cpwd_login
+// blocking IMAP until the member resets the password. In both the preflight login names the
+// member before anything is submitted; exmail_require_password_change = false is the way out of
+// the second.
+func TestAccExmailUnconfirmedBehaviours(t *testing.T) {
+	members := exmailSourceMembers()
+	members[0].WeChatBound = true // zhang.san
+	e, srv := exmailMigrationEnv(t, members)
+	fx := e.fake.Exmail()
+	fx.SetOptions(func(o *fakeexmail.Options) { o.BoundPasswordIgnored = true })
+	only := func(addr string) string { return fmt.Sprintf(`{ %q = %q }`, addr, addr) }
+	migrationTest(t, resource.TestCase{Steps: []resource.TestStep{
+		{ // Exmail answers "updated" but keeps the old password: the preflight login names him
+			Config:      e.config(exmailBatchHCL(srv, only("zhang.san@contoso.com"), "exmail_set_passwords = true"), exmailProvider(e)),
+			ExpectError: re(`(?s)Source Login Failed.*1 of 1 logins failed.*zhang.san@contoso.com: .*` + regexp.QuoteMeta("Login fail.")),
+		},
+		{ // cpwd_login blocks IMAP in this reading: the preflight names the member ...
+			PreConfig: func() {
+				fx.SetOptions(func(o *fakeexmail.Options) { o.CpwdLoginBlocksIMAP = true })
+				if n := cmdletCalls(e, "New-MigrationBatch"); n != 0 {
+					t.Fatalf("New-MigrationBatch ran %d times", n)
+				}
+			},
+			Config:      e.config(exmailBatchHCL(srv, only("wang.wu@contoso.com"), "exmail_set_passwords = true"), exmailProvider(e)),
+			ExpectError: re(`(?s)Source Login Failed.*wang.wu@contoso.com`),
+		},
+		{ // ... and exmail_require_password_change = false migrates
+			Config: e.config(exmailBatchHCL(srv, only("wang.wu@contoso.com"), "exmail_set_passwords = true\n  exmail_require_password_change = false"), exmailProvider(e)),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("m365_migration_batch.wave1", tfjsonpath.New("status"), knownvalue.StringExact("Synced")),
+				stateCheckFunc(func() error {
+					if m, _ := fx.Member("wang.wu@contoso.com"); m.CpwdLogin {
+						return fmt.Errorf("cpwd_login is still set")
 					}
 					return nil
 				}),
