@@ -97,13 +97,14 @@ type exmailReadiness struct {
 	States      map[string]*exmailMemberState
 }
 
-// checkExmailMembers checks that every source address (the UserName of a migration row) is an
+// checkExmailMembers (planning: members an m365_exmail_imap_access of this plan opens count as
+// open) checks that every source address (the UserName of a migration row) is an
 // Exmail member, enabled, with IMAP/SMTP on. It is the plan-time check of the Exmail source: the
 // migration batch calls it for its Exmail members (migration_credentials.go), the directory data
 // source for migration_members, and the batch may call it for CSV rows too:
 //
 //	checkExmailMigrationRows(ctx, r.clients, userNames, c.attr, &resp.Diagnostics)
-func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string) (*exmailReadiness, error) {
+func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string, planning bool) (*exmailReadiness, error) {
 	states, err := readExmailMembers(ctx, c, addrs)
 	if err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string) (
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is not a member of the Exmail tenant (%s) — check the address; use the member's primary address, not an alias, or remove the row", a, cause))
 		case !st.Member.Enabled:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is disabled (enable = 0) — enable the member in the Exmail admin console (通讯录 → the member → 启用), or remove the row", a))
-		case !st.IMAP && imapPlanned(c.CorpID(), a):
+		case !st.IMAP && planning && imapPlanned(c.CorpID(), a):
 			res.WillOpen = append(res.WillOpen, a)
 		case !st.IMAP:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s has IMAP/SMTP off (功能设置) — add the member to m365_exmail_imap_access (which switches it on), or switch it on in webmail (设置 → 客户端设置 → IMAP/SMTP服务)", a))
@@ -140,7 +141,7 @@ func checkExmailMigrationRows(ctx context.Context, cl *Clients, userNames []stri
 	if cl == nil || len(userNames) == 0 {
 		return true
 	}
-	res, ok := checkExmailRows(ctx, cl, userNames, attr, d)
+	res, ok := checkExmailRows(ctx, cl, userNames, attr, true, d)
 	if res != nil && len(res.SecureLogin) > 0 {
 		d.AddAttributeWarning(attr, "Exmail Members With 安全登录",
 			fmt.Sprintf("%d members have 安全登录 (secure login) on: %s. Exmail's IMAP server then accepts only a 客户端专用密码 (client-specific password) "+

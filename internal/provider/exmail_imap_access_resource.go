@@ -115,7 +115,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	if c == nil {
 		return
 	}
-	res, err := checkExmailMembers(ctx, c, addrs)
+	res, err := checkExmailMembers(ctx, c, addrs, true)
 	if err != nil {
 		exmailAPIError(&resp.Diagnostics, "Cannot Check Exmail Members", what, err)
 		return

@@ -190,7 +190,7 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 	for _, r := range rows {
 		users = append(users, r.UserName)
 	}
-	res, ok := checkExmailRows(ctx, r.clients, users, path.Root("exmail_members"), d)
+	res, ok := checkExmailRows(ctx, r.clients, users, path.Root("exmail_members"), true, d)
 	if !ok || res == nil {
 		return
 	}
@@ -236,13 +236,13 @@ func newRows(rows []usercsv.MigrationRow, current []string) []usercsv.MigrationR
 }
 
 // checkExmailRows is checkExmailMigrationRows returning the states too.
-func checkExmailRows(ctx context.Context, cl *Clients, users []string, attr path.Path, d *diagList) (*exmailReadiness, bool) {
+func checkExmailRows(ctx context.Context, cl *Clients, users []string, attr path.Path, planning bool, d *diagList) (*exmailReadiness, bool) {
 	what := fmt.Sprintf("checking the %d source members in Tencent Exmail", len(users))
 	c := cl.exmailClient(d, what, exmail.Contacts, exmail.Options)
 	if c == nil {
 		return nil, false
 	}
-	res, err := checkExmailMembers(ctx, c, users)
+	res, err := checkExmailMembers(ctx, c, users, planning)
 	if err != nil {
 		exmailAPIError(d, "Cannot Check Exmail Members", what, err)
 		return nil, false
@@ -273,7 +273,7 @@ func (r *migrationBatchResource) exmailCredentials(ctx context.Context, cfg tfsd
 	}
 	// The plan checked these members when exmail_members was known then; it may not have been
 	// (m365_exmail_imap_access.x.ready_mailboxes), so check again before any write.
-	if _, ok := checkExmailRows(ctx, r.clients, users, path.Root("exmail_members"), d); !ok {
+	if _, ok := checkExmailRows(ctx, r.clients, users, path.Root("exmail_members"), false, d); !ok {
 		return false
 	}
 	var c *exmail.Client
