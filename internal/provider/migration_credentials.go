@@ -24,7 +24,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -54,12 +53,14 @@ func addExmailCredentialAttributes(attrs map[string]schema.Attribute) {
 	attrs["exmail_passwords_wo"] = schema.MapAttribute{ElementType: types.StringType, Optional: true, WriteOnly: true, Sensitive: true,
 		MarkdownDescription: "Exmail address → the password the IMAP migration logs in with (the account password, or the member's " +
 			"客户端专用密码 when 安全登录 is on), write-only (Terraform 1.11+): never stored in the plan or the state. Fill it from a secret store."}
-	attrs["exmail_set_passwords"] = schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+	// Plain optional attributes (null = the default), so that imported batches and batches made
+	// before these attributes existed plan no change.
+	attrs["exmail_set_passwords"] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "Opt-in: for every new member not in `exmail_passwords_wo`, set a fresh random password (crypto/rand, 16 letters and digits) " +
 			"through Exmail's API just before the users are submitted. Nobody ever sees it: it is not in the plan, the state or the logs. " +
 			"**The members' Exmail passwords change** — the plan lists them; tell them before the move. Members bound to WeChat or a phone in new-edition " +
 			"tenants and members with 安全登录 cannot be served this way (the plan or the apply names them)."}
-	attrs["exmail_require_password_change"] = schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+	attrs["exmail_require_password_change"] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "With `exmail_set_passwords`: set `cpwd_login`, so that each member chooses a new password at the next web login. Default `true`. " +
 			"Whether Exmail then refuses IMAP logins until the member has done so is not documented; the preflight login tells, and `false` is the way out."}
 }
@@ -209,7 +210,7 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 			return
 		}
 		change := "Each member has to choose a new password at the next web login (cpwd_login)."
-		if !plan.ExmailRequirePasswordChange.ValueBool() {
+		if !requirePasswordChange(plan) {
 			change = "exmail_require_password_change is false: the members are not asked to change it."
 		}
 		d.AddAttributeWarning(path.Root("exmail_set_passwords"), "Exmail Passwords Will Change",
@@ -218,6 +219,11 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 				"after the cutover they use Microsoft 365). Members bound to WeChat or a phone in a new-edition tenant cannot have their password set by an administrator; the apply names them before anything is submitted.",
 				len(generated), strings.Join(generated, "\n  "), change))
 	}
+}
+
+// requirePasswordChange is exmail_require_password_change, true when not set.
+func requirePasswordChange(m migrationBatchModel) bool {
+	return m.ExmailRequirePasswordChange.IsNull() || m.ExmailRequirePasswordChange.ValueBool()
 }
 
 // newRows keeps the rows whose EmailAddress is not among current.
@@ -278,7 +284,7 @@ func (r *migrationBatchResource) exmailCredentials(ctx context.Context, cfg tfsd
 	}
 	var c *exmail.Client
 	setPW := plan.ExmailSetPasswords.ValueBool()
-	mustChange := plan.ExmailRequirePasswordChange.ValueBool()
+	mustChange := requirePasswordChange(plan)
 	var failed []string
 	set := 0
 	for i := range rows {
