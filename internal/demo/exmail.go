@@ -79,21 +79,9 @@ func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err err
 			err = errors.New(f.msg)
 		}
 	}()
-	tf := opts.Terraform
-	if tf == "" {
-		if tf, err = exec.LookPath("terraform"); err != nil {
-			return nil, errors.New("terraform is not on PATH (Terraform ≥ 1.11 is required)")
-		}
-	}
-	root, work, provDir, err := absDirs(opts)
+	tf, root, work, provDir, err := prepare(ctx, opts, logf)
 	if err != nil {
 		return nil, err
-	}
-	logf("building the provider into %s", provDir)
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(provDir, "terraform-provider-m365"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	cfgDir := filepath.Join(work, "exmail-to-m365")
 	if err := copyExample(filepath.Join(root, ExampleDir), cfgDir); err != nil {
@@ -202,8 +190,15 @@ func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err err
 	return rep, rep.check()
 }
 
-// absDirs resolves and prepares the directories of opts (WorkDir emptied).
-func absDirs(opts Options) (root, work, provDir string, err error) {
+// prepare finds terraform, resolves and prepares the directories of opts (WorkDir emptied) and
+// builds the provider into ProviderDir. Run and RunExmailAPI share it.
+func prepare(ctx context.Context, opts Options, logf func(string, ...any)) (tf, root, work, provDir string, err error) {
+	tf = opts.Terraform
+	if tf == "" {
+		if tf, err = exec.LookPath("terraform"); err != nil {
+			return "", "", "", "", errors.New("terraform is not on PATH (Terraform ≥ 1.11 is required)")
+		}
+	}
 	if root, err = filepath.Abs(opts.RepoRoot); err != nil {
 		return
 	}
@@ -220,6 +215,12 @@ func absDirs(opts Options) (root, work, provDir string, err error) {
 		if err = os.MkdirAll(d, 0o755); err != nil {
 			return
 		}
+	}
+	logf("building the provider into %s", provDir)
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(provDir, "terraform-provider-m365"), ".")
+	build.Dir = root
+	if out, berr := build.CombinedOutput(); berr != nil {
+		err = fmt.Errorf("go build: %v\n%s", berr, out)
 	}
 	return
 }
