@@ -93,22 +93,10 @@ type Report struct {
 // returns.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	start := time.Now()
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
-	}
-	logf := func(format string, args ...any) { _, _ = fmt.Fprintf(logw, "==> "+format+"\n", args...) }
+	logf := progress(opts.Log)
 	tb := &runTB{}
 	defer tb.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = errors.New(f.msg)
-		}
-	}()
+	defer recoverFatal(&err)
 
 	tf, root, work, provDir, err := prepare(ctx, opts, logf)
 	if err != nil {

@@ -63,22 +63,10 @@ func (a *lateAuth) IMAPLogin(user, pass string) error {
 // access, which switches IMAP off again where it was off.
 func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err error) {
 	start := time.Now()
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
-	}
-	logf := func(format string, args ...any) { _, _ = fmt.Fprintf(logw, "==> "+format+"\n", args...) }
+	logf := progress(opts.Log)
 	tb := &runTB{}
 	defer tb.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = errors.New(f.msg)
-		}
-	}()
+	defer recoverFatal(&err)
 	tf, root, work, provDir, err := prepare(ctx, opts, logf)
 	if err != nil {
 		return nil, err
@@ -188,6 +176,26 @@ func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err err
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, rep.check()
+}
+
+// progress returns the "==> " line logger of w (nil: discard).
+func progress(w io.Writer) func(format string, args ...any) {
+	if w == nil {
+		w = io.Discard
+	}
+	return func(format string, args ...any) { _, _ = fmt.Fprintf(w, "==> "+format+"\n", args...) }
+}
+
+// recoverFatal turns the panic of runTB.Fatalf into the run's error (deferred by Run and
+// RunExmailAPI).
+func recoverFatal(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(fatalError)
+		if !ok {
+			panic(r)
+		}
+		*err = errors.New(f.msg)
+	}
 }
 
 // prepare finds terraform, resolves and prepares the directories of opts (WorkDir emptied) and
