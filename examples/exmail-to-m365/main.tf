@@ -9,6 +9,10 @@ locals {
   # When MX was switched to Microsoft 365. With dns_provider = "manual" you say so; dnspod/ sets
   # it to the time Terraform changed the record (dnspod_override.tf).
   mx_switched_at = var.mx_switched_at
+
+  # source_mode = "exmail_api": users, IMAP access and migration credentials from Exmail's API.
+  api   = var.source_mode == "exmail_api"
+  users = local.api ? data.m365_exmail_directory.src[0].users : data.m365_users_csv.exmail[0].users
 }
 
 # Admin centre: Settings > Domains > Add domain.
@@ -29,7 +33,8 @@ resource "m365_domain_verification" "company" {
 
 # Admin centre: Users > Active users > Add multiple users (a UTF-8 CSV of 249 rows at most).
 data "m365_users_csv" "exmail" {
-  path = local.users_csv
+  count = local.api ? 0 : 1
+  path  = local.users_csv
   # A rehearsal on a staging tenant rewrites every address to its *.onmicrosoft.com domain.
   domain = coalesce(var.staging_domain, var.domain)
 
@@ -38,13 +43,30 @@ data "m365_users_csv" "exmail" {
   }
 }
 
+# source_mode = "exmail_api": the live address book instead of the export (same users, same checks).
+data "m365_exmail_directory" "src" {
+  count  = local.api ? 1 : 0
+  domain = coalesce(var.staging_domain, var.domain)
+
+  defaults = {
+    usage_location = "CN"
+  }
+}
+
+# source_mode = "exmail_api": Exmail webmail > 设置 > 客户端设置 > IMAP/SMTP, for every member, by API.
+# Destroying it after the move switches IMAP off again where it was off.
+resource "m365_exmail_imap_access" "src" {
+  count     = local.api ? 1 : 0
+  mailboxes = data.m365_exmail_directory.src[0].mailbox_map
+}
+
 # Admin centre: Billing > Licences; Users > Manage product licences.
 data "m365_subscribed_skus" "license" {
   sku_part_number = var.license_sku
 }
 
 resource "m365_users" "staff" {
-  users          = data.m365_users_csv.exmail.users
+  users          = local.users
   usage_location = "CN"
 
   licenses = [{ sku = var.license_sku }]
@@ -76,15 +98,22 @@ resource "m365_imap_migration_endpoint" "exmail" {
 # Exchange admin centre: Migration > upload the CSV with every user's Exmail password.
 # Checked at plan time; nothing of it is stored.
 ephemeral "m365_imap_migration_csv" "wave1" {
-  path = local.migration_csv
+  count = local.api ? 0 : 1
+  path  = local.migration_csv
 }
 
 resource "m365_migration_batch" "wave1" {
   name              = "exmail-wave1"
   source_endpoint   = m365_imap_migration_endpoint.exmail.name
-  csv_wo            = ephemeral.m365_imap_migration_csv.wave1.content
-  csv_wo_version    = var.migration_csv_version
+  csv_wo            = local.api ? null : ephemeral.m365_imap_migration_csv.wave1[0].content
+  csv_wo_version    = local.api ? null : var.migration_csv_version
   preflight_ca_file = var.imap_ca_file
+
+  # source_mode = "exmail_api": EmailAddress and UserName from the address book; passwords from
+  # exmail_passwords (a secret store) or set by the provider (exmail_set_passwords).
+  exmail_members       = local.api ? data.m365_exmail_directory.src[0].mailbox_map : null
+  exmail_passwords_wo  = local.api && !var.exmail_set_passwords ? var.exmail_passwords : null
+  exmail_set_passwords = local.api && var.exmail_set_passwords
 
   exclude_folders = ["Deleted Messages", "Junk"]
   time_zone       = "China Standard Time"
@@ -110,6 +139,9 @@ resource "m365_migration_batch" "wave1" {
     create = "24h"
     update = "24h"
   }
+
+  # IMAP is on once the access is applied (source_mode = "exmail_api").
+  depends_on = [m365_exmail_imap_access.src]
 
   # Removing the batch ends the copying of mail: only after the cutover and the final sync.
   lifecycle {

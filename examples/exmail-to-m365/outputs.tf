@@ -15,7 +15,7 @@ output "free_seats" {
 }
 
 output "users" {
-  value = { for upn, id in m365_users.staff.ids : upn => data.m365_users_csv.exmail.users[upn].display_name }
+  value = { for upn, id in m365_users.staff.ids : upn => local.users[upn].display_name }
 }
 
 output "licensed_users" {

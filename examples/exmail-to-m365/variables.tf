@@ -48,6 +48,40 @@ variable "dns_resolver" {
   default     = null
 }
 
+variable "source_mode" {
+  description = "Where users and mailboxes come from: \"csv\" (the address-book export and a migration CSV with every password) or \"exmail_api\" (Tencent Exmail's open API: the live address book, IMAP switched on, migration credentials without collecting passwords)."
+  type        = string
+  default     = "csv"
+
+  validation {
+    condition     = contains(["csv", "exmail_api"], var.source_mode)
+    error_message = "source_mode must be \"csv\" or \"exmail_api\"."
+  }
+}
+
+variable "exmail" {
+  description = "source_mode = \"exmail_api\": the corp id (工具箱 > 应用中心, at the bottom) and, for a local emulator or a proxy, the API endpoint. The app secrets come from EXMAIL_CONTACTS_SECRET and EXMAIL_OPTIONS_SECRET."
+  type = object({
+    corp_id  = optional(string)
+    endpoint = optional(string)
+  })
+  default = {}
+}
+
+variable "exmail_set_passwords" {
+  description = "source_mode = \"exmail_api\": let the provider set a fresh random Exmail password for every member just before the migration (nobody sees it; each member chooses a new one at the next login). The plan lists the members whose passwords change. false: give exmail_passwords."
+  type        = bool
+  default     = false
+}
+
+variable "exmail_passwords" {
+  description = "source_mode = \"exmail_api\" without exmail_set_passwords: Exmail address -> password (or 客户端专用密码), e.g. from a secret store as TF_VAR_exmail_passwords. Never stored."
+  type        = map(string)
+  default     = {}
+  ephemeral   = true
+  sensitive   = true
+}
+
 variable "users_csv" {
   description = "The Exmail address-book export (管理后台 > 通讯录 > 导出), as saved: GB18030, UTF-8 or UTF-16."
   type        = string

@@ -16,6 +16,13 @@ provider "m365" {
   environment = var.environment
 
   # Empty by default: the cloud's own hosts. `make demo` points them at the local Microsoft 365.
+  # source_mode = "exmail_api": Tencent Exmail's open API (secrets from EXMAIL_CONTACTS_SECRET and
+  # EXMAIL_OPTIONS_SECRET). Read only by the Exmail types.
+  exmail {
+    corp_id  = var.exmail.corp_id
+    endpoint = var.exmail.endpoint
+  }
+
   endpoints {
     login    = var.endpoints.login
     graph    = var.endpoints.graph

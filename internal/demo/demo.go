@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -132,55 +131,14 @@ type MailboxReadiness struct {
 // returns.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	start := time.Now()
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
-	}
-	logf := func(format string, args ...any) { _, _ = fmt.Fprintf(logw, "==> "+format+"\n", args...) }
+	logf := progress(opts.Log)
 	tb := &runTB{}
 	defer tb.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = errors.New(f.msg)
-		}
-	}()
+	defer recoverFatal(&err)
 
-	tf := opts.Terraform
-	if tf == "" {
-		if tf, err = exec.LookPath("terraform"); err != nil {
-			return nil, errors.New("terraform is not on PATH (Terraform ≥ 1.11 is required)")
-		}
-	}
-	root, err := filepath.Abs(opts.RepoRoot)
+	tf, root, work, provDir, err := prepare(ctx, opts, logf)
 	if err != nil {
 		return nil, err
-	}
-	work, err := filepath.Abs(opts.WorkDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.RemoveAll(work); err != nil {
-		return nil, err
-	}
-	provDir, err := filepath.Abs(opts.ProviderDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range []string{work, provDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
-	}
-
-	logf("building the provider into %s", provDir)
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(provDir, "terraform-provider-m365"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
 	// The example, copied so that its state and files stay out of the source tree.

@@ -146,3 +146,30 @@ func TestReadPasswords(t *testing.T) {
 		t.Error("a wrong header was accepted")
 	}
 }
+
+// TestAccDemoExmailAPI runs the example's source_mode = "exmail_api" variant through RunExmailAPI:
+// users from the Exmail API, IMAP switched on, passwords set by the provider, every mailbox
+// Synced with the source's counts, IMAP restored.
+func TestAccDemoExmailAPI(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("TF_ACC is not set: this test builds the provider and runs terraform")
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Skip("terraform is not on PATH")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	var log strings.Builder
+	rep, err := RunExmailAPI(ctx, Options{RepoRoot: "../..", WorkDir: filepath.Join(tmp, "work"), ProviderDir: filepath.Join(tmp, "bin"), Log: &log})
+	t.Log(log.String())
+	if err != nil {
+		t.Fatalf("RunExmailAPI: %v", err)
+	}
+	var report strings.Builder
+	_, _ = rep.WriteTo(&report)
+	t.Log(report.String())
+	if rep.DisplayNames["chen.xiaoming@contoso.com"] != "陈晓明" || rep.PasswordsTyped != 0 {
+		t.Errorf("display names %v, passwords typed %d", rep.DisplayNames, rep.PasswordsTyped)
+	}
+}

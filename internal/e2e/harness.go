@@ -26,6 +26,10 @@ type Ready struct {
 	TenantID         string `json:"tenant_id"`
 	ClientID         string `json:"client_id"`
 	ClientSecret     string `json:"client_secret"`
+	// The local Tencent Exmail API.
+	ExmailEndpoint string            `json:"exmail_endpoint"`
+	ExmailCorpID   string            `json:"exmail_corp_id"`
+	ExmailSecrets  map[string]string `json:"exmail_secrets"`
 }
 
 // RepoRoot finds the module root from the working directory.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
 )
 
 // Seed is the initial content of a fake tenant: a struct for tests, a JSON file (-seed) for
@@ -41,6 +43,9 @@ type Seed struct {
 	// Users are users that exist from the start (users.go: SeedUser); their licences add to the
 	// SKUs' consumed units.
 	Users []SeedUser `json:"users,omitempty"`
+	// Exmail is the local Tencent Exmail API's address book (corp id, secrets, departments,
+	// members); nil: fakeexmail.DefaultSeed().
+	Exmail *fakeexmail.Seed `json:"exmail,omitempty"`
 	// Knobs are the initial fault knobs; Options.Knobs and command-line flags override them.
 	Knobs Knobs `json:"knobs"`
 	// Timing selects a timing profile the knobs start from: "instant" (default, Knobs{}) or

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
 )
 
 // Options configure Start.
@@ -33,6 +35,8 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// IMAPRootCAs are PEM files of CAs the migration engine trusts (added to Seed.IMAPRootCAs).
 	IMAPRootCAs []string
+	// ExmailOptions tune the local Exmail API where Tencent's behaviour is UNCONFIRMED.
+	ExmailOptions fakeexmail.Options
 }
 
 // ReadyInfo is what a client needs to talk to a Server; cmd/fakecloud writes it as the ready file.
@@ -44,6 +48,11 @@ type ReadyInfo struct {
 	TenantID         string `json:"tenant_id"`
 	ClientID         string `json:"client_id"`
 	ClientSecret     string `json:"client_secret"`
+	// The local Tencent Exmail API: host root, corp id and one secret per app
+	// ({"contacts": …, "options": …, "log": …}).
+	ExmailEndpoint string            `json:"exmail_endpoint"`
+	ExmailCorpID   string            `json:"exmail_corp_id"`
+	ExmailSecrets  map[string]string `json:"exmail_secrets"`
 }
 
 // Server is a running local Microsoft 365: an Entra token service, a Graph subset and the Exchange
@@ -67,6 +76,10 @@ type Server struct {
 	closed  bool
 
 	graphMux *http.ServeMux
+
+	// exmail is the local Tencent Exmail API (exmail.go).
+	exmail    *fakeexmail.Server
+	exmailURL string
 
 	// domainRefSources and domainRenameHooks are registered by route installers before the
 	// server serves (domains.go: addDomainReferenceSource, addDomainRenameHook).
@@ -198,6 +211,12 @@ func Start(opts Options) (*Server, error) {
 
 	s.graphMux = s.newGraphMux()
 	handlers := []http.Handler{s.loginHandler(), s.graphHandler(), s.exchangeHandler()}
+	if err := s.startExmail(seed.Exmail, opts.ExmailOptions, host, port, tlsConf); err != nil {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		return nil, err
+	}
 	errLog := log.New(io.Discard, "", 0)
 	for i, ln := range listeners {
 		srv := &http.Server{
@@ -305,6 +324,9 @@ func (s *Server) Ready() ReadyInfo {
 		TenantID:         s.TenantID(),
 		ClientID:         s.ClientID(),
 		ClientSecret:     s.ClientSecret(),
+		ExmailEndpoint:   s.exmailURL,
+		ExmailCorpID:     s.exmail.CorpID(),
+		ExmailSecrets:    s.exmail.Secrets(),
 	}
 }
 

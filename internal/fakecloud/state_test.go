@@ -110,13 +110,28 @@ func TestReadyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(p)
-	var m map[string]string
-	if err := json.Unmarshal(raw, &m); err != nil {
+	// exmail_secrets is the one object ({"contacts", "options", "log"}); every other field is a string.
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
 		t.Fatal(err)
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(all["exmail_secrets"], &secrets); err != nil || len(secrets) != 3 || secrets["contacts"] == "" {
+		t.Fatalf("exmail_secrets: %s", all["exmail_secrets"])
+	}
+	delete(all, "exmail_secrets")
+	m := map[string]string{}
+	for k, v := range all {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			t.Fatalf("%s is not a string: %s", k, v)
+		}
+		m[k] = s
 	}
 	want := map[string]string{
 		"login_endpoint": f.s.LoginEndpoint(), "graph_endpoint": f.s.GraphEndpoint(), "exchange_endpoint": f.s.ExchangeEndpoint(),
 		"ca_cert_file": f.s.CACertFile(), "tenant_id": f.s.TenantID(), "client_id": f.s.ClientID(), "client_secret": f.s.ClientSecret(),
+		"exmail_endpoint": f.s.ExmailEndpoint(), "exmail_corp_id": f.s.Exmail().CorpID(),
 	}
 	if len(m) != len(want) {
 		t.Fatalf("ready file fields: %v", m)

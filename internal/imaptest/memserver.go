@@ -25,6 +25,15 @@ type MemOptions struct {
 	// NoStatusSize stops the server from advertising STATUS=SIZE, so that
 	// clients have to sum FETCH RFC822.SIZE themselves.
 	NoStatusSize bool
+	// Auth, when set, decides every LOGIN instead of the seeded passwords (the accounts still
+	// come from the users map): e.g. a fake Exmail API whose password changes and IMAP switch
+	// must be what the IMAP source honours. Its error text is sent in the NO answer.
+	Auth Authenticator
+}
+
+// Authenticator decides an IMAP login.
+type Authenticator interface {
+	IMAPLogin(username, password string) error
 }
 
 // StartMemServer starts go-imap v2's in-memory server on 127.0.0.1 with the
@@ -49,7 +58,7 @@ func StartMemServerWith(t TB, users map[string]User, opts MemOptions) *Server {
 		t.Fatalf("imaptest: delimiter %q is not '/' or '.'", delim)
 	}
 
-	ms := &memServer{delim: delim, accounts: make(map[string]*memAccount)}
+	ms := &memServer{delim: delim, accounts: make(map[string]*memAccount), auth: opts.Auth}
 	for _, name := range sortedUsers(users) {
 		u := users[name]
 		acct := &memAccount{user: imapmemserver.NewUser(name, u.Password), names: make(map[string]bool)}
@@ -172,6 +181,7 @@ func (l *quietLogger) stop() {
 type memServer struct {
 	delim    rune
 	accounts map[string]*memAccount
+	auth     Authenticator
 }
 
 type memAccount struct {
@@ -219,7 +229,11 @@ func (s *memSession) Login(username, password string) error {
 	if acct == nil {
 		return imapserver.ErrAuthFailed
 	}
-	if err := acct.user.Login(username, password); err != nil {
+	if s.srv.auth != nil {
+		if err := s.srv.auth.IMAPLogin(username, password); err != nil {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: err.Error()}
+		}
+	} else if err := acct.user.Login(username, password); err != nil {
 		return err
 	}
 	s.acct = acct

@@ -46,6 +46,9 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if r.planExmailCredentials(ctx, req.Config, plan, state, creating, &resp.Diagnostics); resp.Diagnostics.HasError() { // Exmail credentials (migration_credentials.go)
+		return
+	}
 	var emails []string
 	if known && c != nil {
 		emails = migrationEmails(c.res.Rows)

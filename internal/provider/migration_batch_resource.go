@@ -90,6 +90,8 @@ type migrationBatchModel struct {
 	Counts               types.Object   `tfsdk:"counts"`
 	Users                types.Map      `tfsdk:"users"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+
+	ExmailCredentialsModel // Exmail credentials (migration_credentials.go)
 }
 
 func (r *migrationBatchResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -262,6 +264,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
+	addExmailCredentialAttributes(resp.Schema.Attributes) // Exmail credentials (migration_credentials.go)
 }
 
 func (r *migrationBatchResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -269,10 +272,9 @@ func (r *migrationBatchResource) Configure(_ context.Context, req resource.Confi
 }
 
 func (r *migrationBatchResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
-		resourcevalidator.ExactlyOneOf(path.MatchRoot("csv_wo"), path.MatchRoot("csv_file")),
+	return append([]resource.ConfigValidator{
 		resourcevalidator.Conflicting(path.MatchRoot("csv_wo_version"), path.MatchRoot("csv_file")),
-	}
+	}, exmailCredentialValidators()...) // ExactlyOneOf(csv_wo, csv_file, exmail_members) and the Exmail conflicts
 }
 
 // ValidateConfig checks the CSV when it is known, so that a bad file stops `terraform validate`
@@ -316,6 +318,9 @@ type batchCSV struct {
 // the value is not known yet (plan time) or the file does not exist yet (plan time only; an
 // error at apply time).
 func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *diagList, planning bool) (c *batchCSV, known bool) {
+	if c, known, handled := loadExmailRows(ctx, cfg, m, d); handled { // Exmail credentials (migration_credentials.go)
+		return c, known
+	}
 	if m.CSVEncoding.IsUnknown() || m.Domain.IsUnknown() {
 		return nil, false
 	}
@@ -569,10 +574,15 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		rows = rowsFor(c.res.Rows, added)
 	}
 	if len(rows) > 0 {
-		if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
+		// Mailboxes first (possibly a long wait), then the source credentials (an Exmail password
+		// set through the API just before the submission), then the preflight logins.
+		if !r.waitMailboxes(ctx, name, migrationEmails(rows), &resp.Diagnostics) {
 			return
 		}
-		if !r.waitMailboxes(ctx, name, migrationEmails(rows), &resp.Diagnostics) {
+		if !r.exmailCredentials(ctx, req.Config, plan, nil, rows, &resp.Diagnostics) { // Exmail credentials (migration_credentials.go)
+			return
+		}
+		if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
 			return
 		}
 		tflog.Info(ctx, "adding users to the migration batch", map[string]any{"batch": name, "users": len(rows)})

@@ -36,10 +36,15 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	rows := c.res.Rows
-	if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
+	// Mailboxes first (possibly a long wait), then the source credentials (an Exmail password set
+	// through the API just before the submission), then the preflight logins.
+	if !r.waitMailboxes(ctx, name, migrationEmails(rows), &resp.Diagnostics) {
 		return
 	}
-	if !r.waitMailboxes(ctx, name, migrationEmails(rows), &resp.Diagnostics) {
+	if !r.exmailCredentials(ctx, req.Config, plan, c.res, rows, &resp.Diagnostics) { // Exmail credentials (migration_credentials.go)
+		return
+	}
+	if !r.preflight(ctx, plan, rows, &resp.Diagnostics) {
 		return
 	}
 	spec := exchange.BatchSpec{

@@ -56,6 +56,7 @@ type providerModel struct {
 	UseMSI                    types.Bool      `tfsdk:"use_msi"`
 	UseCLI                    types.Bool      `tfsdk:"use_cli"`
 	Endpoints                 *endpointsModel `tfsdk:"endpoints"`
+	Exmail                    *exmailModel    `tfsdk:"exmail"`
 }
 
 type endpointsModel struct {
@@ -135,6 +136,7 @@ func (p *m365Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 					"exchange": schema.StringAttribute{Optional: true, MarkdownDescription: "The Exchange Online admin API host root, e.g. `https://outlook.office365.com`.", Validators: hostURL},
 				},
 			},
+			"exmail": exmailBlock(),
 		},
 	}
 }
@@ -174,6 +176,9 @@ type Clients struct {
 	Exchange *exchange.Client
 	// Endpoints as used (after overrides), for messages.
 	LoginHost, GraphHost, ExchangeHost string
+	// ExmailSource is the provider's exmail block; the client is built when an Exmail type first
+	// needs it (provider_exmail.go).
+	ExmailSource *exmailSource
 }
 
 func (p *m365Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -254,7 +259,8 @@ func (p *m365Provider) Configure(ctx context.Context, req provider.ConfigureRequ
 	tflog.Debug(ctx, "configured m365 provider", map[string]any{
 		"environment": env.Name, "auth_method": string(resolved.Method), "login": login, "graph": gc.BaseURL(), "exchange": ec.URL(),
 	})
-	c := &Clients{Env: env, TenantID: resolved.TenantID, Graph: gc, Exchange: ec, LoginHost: login, GraphHost: graphHost, ExchangeHost: exoHost}
+	c := &Clients{Env: env, TenantID: resolved.TenantID, Graph: gc, Exchange: ec, LoginHost: login, GraphHost: graphHost, ExchangeHost: exoHost,
+		ExmailSource: newExmailSource(m.Exmail)}
 	resp.DataSourceData = c
 	resp.ResourceData = c
 	resp.EphemeralResourceData = c
@@ -267,6 +273,7 @@ func (p *m365Provider) Resources(context.Context) []func() resource.Resource {
 		NewUserResource, NewUsersResource,
 		NewIMAPMigrationEndpointResource, NewMigrationBatchResource,
 		NewDistributionGroupResource, NewDKIMResource,
+		NewExmailIMAPAccessResource,
 	}
 }
 
@@ -278,6 +285,7 @@ func (p *m365Provider) DataSources(context.Context) []func() datasource.DataSour
 		NewUsersCSVDataSource,
 		NewIMAPMailboxSurveyDataSource,
 		NewMigrationBatchDataSource,
+		NewExmailDirectoryDataSource,
 	}
 }
 
@@ -299,6 +307,7 @@ func anyUnknown(m providerModel) bool {
 	if m.Endpoints != nil {
 		vals = append(vals, m.Endpoints.Login, m.Endpoints.Graph, m.Endpoints.Exchange)
 	}
+	vals = append(vals, m.Exmail.values()...)
 	for _, v := range vals {
 		if v.IsUnknown() {
 			return true

@@ -788,8 +788,11 @@ const (
 // generatePassword returns a 16-character temporary password with every class present, from
 // crypto/rand.
 func generatePassword() (string, error) {
-	const n = 16
-	classes := []string{pwUpper, pwLower, pwDigits, pwSymbols}
+	return randomPassword(16, []string{pwUpper, pwLower, pwDigits, pwSymbols})
+}
+
+// randomPassword returns n characters from crypto/rand with at least one of each class, shuffled.
+func randomPassword(n int, classes []string) (string, error) {
 	all := strings.Join(classes, "")
 	out := make([]byte, n)
 	for i := range out {

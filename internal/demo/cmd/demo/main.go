@@ -1,5 +1,6 @@
 // Command demo runs examples/exmail-to-m365 against a local Microsoft 365, DNS server and IMAP
-// source, with the real terraform CLI (`make demo`). It exits non-zero when any step fails.
+// source, with the real terraform CLI (`make demo`): the CSV path, then the source_mode =
+// "exmail_api" variant against the local Exmail API. It exits non-zero when any step fails.
 package main
 
 import (
@@ -33,6 +34,20 @@ func run(root, work, bin string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
+		fmt.Fprintln(os.Stderr, "terraform logs:", filepath.Join(work, "logs"))
+		return 1
+	}
+	return runExmailAPI(ctx, root, work+"-exmail-api", bin)
+}
+
+// runExmailAPI runs the example's source_mode = "exmail_api" variant (demo.RunExmailAPI).
+func runExmailAPI(ctx context.Context, root, work, bin string) int {
+	rep, err := demo.RunExmailAPI(ctx, demo.Options{RepoRoot: root, WorkDir: work, ProviderDir: bin, Log: os.Stderr})
+	if rep != nil {
+		_, _ = rep.WriteTo(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo (exmail_api):", err)
 		fmt.Fprintln(os.Stderr, "terraform logs:", filepath.Join(work, "logs"))
 		return 1
 	}

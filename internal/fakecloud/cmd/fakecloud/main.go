@@ -4,7 +4,8 @@
 //	go run ./internal/fakecloud/cmd/fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [-timing realistic]
 //
 // When the listeners are up it writes F (JSON: login_endpoint, graph_endpoint, exchange_endpoint,
-// ca_cert_file, tenant_id, client_id, client_secret). Knob flags override the seed's knobs.
+// ca_cert_file, tenant_id, client_id, client_secret, and for the local Tencent Exmail API
+// exmail_endpoint, exmail_corp_id, exmail_secrets). Knob flags override the seed's knobs.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
 )
 
 func main() {
@@ -70,6 +72,13 @@ func run(args []string, stderr io.Writer) int {
 			imapRootCAs = append(imapRootCAs, v)
 			return nil
 		})
+	// The local Exmail API's readings of what Tencent does not document (fakeexmail.Options).
+	var exmailOpts fakeexmail.Options
+	fs.IntVar(&exmailOpts.ExpiredCode, "exmail-expired-code", 0, "Exmail errcode of an expired token: 42001 (default) or 40014")
+	fs.BoolVar(&exmailOpts.BoundPasswordIgnored, "exmail-bound-password-ignored", false,
+		"Exmail user/update answers \"updated\" but keeps the password of WeChat-bound members (default: errcode 60128)")
+	fs.BoolVar(&exmailOpts.CpwdLoginBlocksIMAP, "exmail-cpwd-login-blocks-imap", false, "Exmail refuses IMAP logins while cpwd_login is set")
+	fs.BoolVar(&exmailOpts.DepartmentListOneLevel, "exmail-department-list-one-level", false, "Exmail department/list answers one level instead of the subtree")
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: fakecloud -addr 127.0.0.1:0 -ready-file F [-seed S.json] [-state FILE] [knob flags]\n\n")
 		fs.PrintDefaults()
@@ -158,7 +167,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 
-	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile, IMAPRootCAs: imapRootCAs}
+	opts := fakecloud.Options{Addr: *addr, Seed: seed, StateFile: *stateFile, IMAPRootCAs: imapRootCAs, ExmailOptions: exmailOpts}
 	if *verbose {
 		opts.Logf = func(format string, args ...any) {
 			_, _ = fmt.Fprintf(stderr, "%s fakecloud: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
