@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -205,10 +206,10 @@ func (res Results) Markdown(chart string) string {
 func (r BatchRun) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Migration batch: mailbox readiness and refresh\n\n")
 	fmt.Fprintf(b, "One configuration: `m365_users` creates %s licensed users (quota %s), an `m365_imap_migration_endpoint` points at a local IMAP server "+
-		"(go-imap's in-memory server, implicit TLS, whose CA the fake's migration engine trusts) holding %s mailboxes with 1–3 messages each (%d in all), and "+
+		"(go-imap's in-memory server, implicit TLS, whose CA the fake's migration engine trusts) holding %s mailboxes with 1–3 messages each (%s in all), and "+
 		"an `m365_migration_batch` of the same users (`csv_file`, `targets = keys(m365_users.staff.attributes)`, `wait_for = \"synced\"`). "+
 		"The fake keeps the realistic timing profile (`-timing realistic`), with a mailbox appearing %s plus up to %s per user after its licence "+
-		"(a real tenant: 30 minutes to 24 hours).\n\n", thousands(r.N), r.Quota, thousands(r.N), r.Seeded, r.MailboxDelay, r.MailboxJitter)
+		"(a real tenant: 30 minutes to 24 hours).\n\n", thousands(r.N), r.Quota, thousands(r.N), thousands(int(r.Seeded)), r.MailboxDelay, r.MailboxJitter)
 	b.WriteString("| N | apply wall | mailboxes appeared (after the apply's start) | Get-Mailbox requests (of them further pages) | users without a mailbox at each round | " +
 		"last mailbox → New-MigrationBatch | rows sent early | batch | users Synced | items synced / seeded |\n" +
 		"|---:|---:|---|---:|---|---:|---:|---|---:|---:|\n")
@@ -222,7 +223,7 @@ func (r BatchRun) markdown(b *strings.Builder) {
 	b.WriteString("\nEach round of the readiness wait covers every user still pending (the first round all of them): one `Get-Mailbox` with an OPATH filter for up to 20 addresses, " +
 		"else one listing of every user mailbox (`-ResultSize Unlimited`, 1,000 per page); the delay between rounds doubles from 0.25 s up to 30 s, " +
 		"which bounds the time from the last mailbox to `New-MigrationBatch`. The apply's wall time includes creating the users, the preflight's " +
-		"IMAP logins and the wait for the initial sync.\n\n")
+		"IMAP logins and the wait for the initial sync. The apply's Exchange requests: " + cmdletList(r.ApplyExchange) + ".\n\n")
 	b.WriteString("| no-op plan after the apply | wall | Exchange requests | by cmdlet | Graph requests |\n|---|---:|---:|---|---:|\n")
 	state := "no-op"
 	if !r.PlanNoOp {
@@ -233,4 +234,18 @@ func (r BatchRun) markdown(b *strings.Builder) {
 	b.WriteString("\nThe batch's refresh reads `Get-MigrationBatch` and every migration user with `Get-MigrationUser -BatchId` (paged), and " +
 		"`Get-MigrationUserStatistics` only for users whose status or synced-item count moved since the last state; the endpoint's refresh " +
 		"is one `Get-MigrationEndpoint`. Graph requests are the users' refresh and the plan-time checks.\n")
+}
+
+// cmdletList is "Get-Mailbox 6, New-MigrationBatch 1, ..." in name order.
+func cmdletList(m map[string]int) string {
+	names := make([]string, 0, len(m))
+	for c := range m {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, c := range names {
+		parts[i] = fmt.Sprintf("%s %d", c, m[c])
+	}
+	return strings.Join(parts, ", ")
 }
