@@ -213,8 +213,8 @@ func (a *fakeAdmin) measure(p *Phase) error {
 	return nil
 }
 
-// startFake writes the seed and starts the fake with the latency and the quota.
-func (e *Env) startFake(dir string, seed *fakecloud.Seed, q Quota) (*e2e.Fake, error) {
+// startFake writes the seed and starts the fake with the latency, the quota and extra flags.
+func (e *Env) startFake(dir string, seed *fakecloud.Seed, q Quota, extra ...string) (*e2e.Fake, error) {
 	b, err := json.MarshalIndent(seed, "", "  ")
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func (e *Env) startFake(dir string, seed *fakecloud.Seed, q Quota) (*e2e.Fake, e
 	if q.Writes > 0 {
 		args = append(args, "-write-quota", strconv.Itoa(q.Writes), "-write-window", q.Window.String())
 	}
-	return e2e.StartFake(e.FakeBin, dir, args...)
+	return e2e.StartFake(e.FakeBin, dir, append(args, extra...)...)
 }
 
 // terraform returns a runner for dir with the fake's CA trusted.

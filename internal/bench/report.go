@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -13,6 +14,7 @@ type Results struct {
 	Users     []UsersRun
 	CSV       *CSVResult
 	Preflight *PreflightResult
+	Batch     *BatchRun
 	Build     *BuildResult
 	Notes     []string
 }
@@ -84,7 +86,36 @@ func (res Results) Headlines() []string {
 		}
 		out = append(out, fmt.Sprintf(line+")", mark(ok)))
 	}
+	if bt := res.Batch; bt != nil {
+		total := bt.PlanExchangeTotal()
+		out = append(out, fmt.Sprintf("%s no-op plan of a %s-user migration batch: %d Exchange requests (%s), %s (no-op: %t; target ≤ %d requests for 1,000 users)",
+			mark(total <= BatchRefreshLimit && bt.PlanNoOp), thousands(bt.N), total, bt.planBreakdown(), secs(bt.PlanWall), bt.PlanNoOp, BatchRefreshLimit))
+		out = append(out, fmt.Sprintf("%s mailbox readiness for %s users: %d Get-Mailbox requests, %d of %d rows submitted before their mailbox existed (target 0)",
+			mark(bt.EarlyRows == 0 && bt.SubmittedRows > 0), thousands(bt.N), bt.Polls, bt.EarlyRows, bt.SubmittedRows))
+	}
 	return out
+}
+
+// thousands writes n with a comma every three digits (1,000).
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// planBreakdown is "Get-MigrationBatch 1, Get-MigrationUser 1 (0 further pages), ...".
+func (r BatchRun) planBreakdown() string {
+	var parts []string
+	for _, c := range r.planCmdlets() {
+		p := fmt.Sprintf("%s %d", c, r.PlanExchange[c])
+		if c == "Get-MigrationUser" || r.PlanPages[c] > 0 {
+			p += fmt.Sprintf(" (%d of them further pages)", r.PlanPages[c])
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Markdown renders the results file.
@@ -149,6 +180,9 @@ func (res Results) Markdown(chart string) string {
 			"and each time is the median (one mailbox at a time: one run). Every mailbox's count must equal the seeded one, "+
 			"or the bench reports the failure instead of this table.\n", p.Status, p.Rounds)
 	}
+	if bt := res.Batch; bt != nil {
+		bt.markdown(&b)
+	}
 	if bl := res.Build; bl != nil {
 		kind := "warm (GOCACHE already populated; set BENCH_COLD_BUILD=1 for a cold build with an empty GOCACHE)"
 		if bl.Cold {
@@ -166,4 +200,52 @@ func (res Results) Markdown(chart string) string {
 		fmt.Fprintf(&b, "\n![users/s against the quota-bound rate](%s)\n", chart)
 	}
 	return b.String()
+}
+
+// markdown is the "Migration batch: mailbox readiness and refresh" section.
+func (r BatchRun) markdown(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Migration batch: mailbox readiness and refresh\n\n")
+	fmt.Fprintf(b, "One configuration: `m365_users` creates %s licensed users (quota %s), an `m365_imap_migration_endpoint` points at a local IMAP server "+
+		"(go-imap's in-memory server, implicit TLS, whose CA the fake's migration engine trusts) holding %s mailboxes with 1–3 messages each (%s in all), and "+
+		"an `m365_migration_batch` of the same users (`csv_file`, `targets = keys(m365_users.staff.attributes)`, `wait_for = \"synced\"`). "+
+		"The fake keeps the realistic timing profile (`-timing realistic`), with a mailbox appearing %s plus up to %s per user after its licence "+
+		"(a real tenant: 30 minutes to 24 hours).\n\n", thousands(r.N), r.Quota, thousands(r.N), thousands(int(r.Seeded)), r.MailboxDelay, r.MailboxJitter)
+	b.WriteString("| N | apply wall | mailboxes appeared (after the apply's start) | Get-Mailbox requests (of them further pages) | users without a mailbox at each round | " +
+		"last mailbox → New-MigrationBatch | rows sent early | batch | users Synced | items synced / seeded |\n" +
+		"|---:|---:|---|---:|---|---:|---:|---|---:|---:|\n")
+	pending := make([]string, len(r.PollPending))
+	for i, p := range r.PollPending {
+		pending[i] = fmt.Sprint(p)
+	}
+	fmt.Fprintf(b, "| %d | %s | %d of %d, %s – %s | %d (%d) | %s | %s | %d of %d | %s | %d | %d / %d |\n",
+		r.N, secs(r.ApplyWall), r.Ready, r.N, secs(r.FirstReady), secs(r.LastReady), r.Polls, r.PollPages, strings.Join(pending, " → "),
+		secs(r.SubmitAfterLast), r.EarlyRows, r.SubmittedRows, r.Status, r.Synced, r.ItemsSynced, r.Seeded)
+	b.WriteString("\nEach round of the readiness wait covers every user still pending (the first round all of them): one `Get-Mailbox` with an OPATH filter for up to 20 addresses, " +
+		"else one listing of every user mailbox (`-ResultSize Unlimited`, 1,000 per page); the delay between rounds doubles from 0.25 s up to 30 s, " +
+		"which bounds the time from the last mailbox to `New-MigrationBatch`. The apply's wall time includes creating the users, the preflight's " +
+		"IMAP logins and the wait for the initial sync. The apply's Exchange requests: " + cmdletList(r.ApplyExchange) + ".\n\n")
+	b.WriteString("| no-op plan after the apply | wall | Exchange requests | by cmdlet | Graph requests |\n|---|---:|---:|---|---:|\n")
+	state := "no-op"
+	if !r.PlanNoOp {
+		state = "**changes!**"
+	}
+	fmt.Fprintf(b, "| %s users, %s | %s | %d (target ≤ %d) | %s | %d |\n", thousands(r.N), state, secs(r.PlanWall), r.PlanExchangeTotal(),
+		BatchRefreshLimit, r.planBreakdown(), r.PlanGraph)
+	b.WriteString("\nThe batch's refresh reads `Get-MigrationBatch` and every migration user with `Get-MigrationUser -BatchId` (paged), and " +
+		"`Get-MigrationUserStatistics` only for users whose status or synced-item count moved since the last state; the endpoint's refresh " +
+		"is one `Get-MigrationEndpoint`. Graph requests are the users' refresh and the plan-time checks.\n")
+}
+
+// cmdletList is "Get-Mailbox 6, New-MigrationBatch 1, ..." in name order.
+func cmdletList(m map[string]int) string {
+	names := make([]string, 0, len(m))
+	for c := range m {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, c := range names {
+		parts[i] = fmt.Sprintf("%s %d", c, m[c])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // adminHandler serves the fake's own routes on the Graph listener, without auth and outside the
-// request log: GET /_fake/stats, GET /_fake/requests, GET|POST /_fake/knobs, POST /_fake/reset-stats.
+// request log: GET /_fake/stats, GET /_fake/requests, GET|POST /_fake/knobs, POST /_fake/reset-stats,
+// GET /_fake/mailboxes (user principal name -> when its mailbox appeared).
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, status int, v any) {
@@ -49,13 +50,16 @@ func (s *Server) adminHandler() http.Handler {
 		s.SetKnobs(k)
 		reply(w, http.StatusOK, s.Knobs())
 	})
+	mux.HandleFunc("GET /_fake/mailboxes", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, s.MailboxReadyTimes())
+	})
 	mux.HandleFunc("POST /_fake/reset-stats", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetStats()
 		reply(w, http.StatusOK, map[string]bool{"ok": true})
 	})
 	mux.HandleFunc("/_fake/", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, map[string]string{
-			"error": "unknown admin route; try GET /_fake/stats, GET /_fake/requests, GET|POST /_fake/knobs, POST /_fake/reset-stats",
+			"error": "unknown admin route; try GET /_fake/stats, GET /_fake/requests, GET|POST /_fake/knobs, POST /_fake/reset-stats, GET /_fake/mailboxes",
 		})
 	})
 	return mux

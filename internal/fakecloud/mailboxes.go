@@ -578,6 +578,21 @@ func (s *Server) MailboxReadyAt(upnOrID string) (time.Time, bool) {
 	return at, ok
 }
 
+// MailboxReadyTimes maps the user principal name of every user with a mailbox that exists now to
+// when it came into existence (GET /_fake/mailboxes, for drivers that run the fake as a process).
+func (s *Server) MailboxReadyTimes() map[string]time.Time {
+	now := time.Now().UTC()
+	out := map[string]time.Time{}
+	s.read(func(st *State) {
+		for _, u := range st.Users {
+			if mb, has := st.Mailboxes[u.ID]; has && mb.ready(now) {
+				out[strings.ToLower(u.UserPrincipalName)] = mb.ReadyAt
+			}
+		}
+	})
+	return out
+}
+
 // CompleteMailboxProvisioning makes the mailbox of a user (id or UPN) that is provisioning exist
 // now, whatever the delay (e.g. after a test of a mailbox that never appears). It fails when the
 // user is unknown or has no mailbox provisioning or ready.

@@ -1,6 +1,7 @@
 package fakecloud
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -128,6 +129,18 @@ func TestMailboxProvisioningDelay(t *testing.T) {
 	if _, ok := f.s.MailboxReadyAt(upn); ok {
 		t.Fatal("MailboxReadyAt reports a mailbox still provisioning")
 	}
+	adminReady := func() map[string]time.Time {
+		t.Helper()
+		resp, b := f.graph(http.MethodGet, "/_fake/mailboxes", "", nil, nil)
+		var m map[string]time.Time
+		if err := json.Unmarshal(b, &m); resp.StatusCode != 200 || err != nil {
+			t.Fatalf("GET /_fake/mailboxes: %d %s %v", resp.StatusCode, b, err)
+		}
+		return m
+	}
+	if m := adminReady(); len(m) != 0 {
+		t.Fatalf("GET /_fake/mailboxes lists a mailbox still provisioning: %v", m)
+	}
 
 	var ready time.Time
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -138,6 +151,9 @@ func TestMailboxProvisioningDelay(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the mailbox never became ready")
 		}
+	}
+	if m := adminReady(); len(m) != 1 || !m[upn].Equal(ready) {
+		t.Fatalf("GET /_fake/mailboxes: %v, want %s: %s", m, upn, ready)
 	}
 	if ready.Before(before.Add(delay)) || ready.After(after.Add(delay+jitter)) {
 		t.Fatalf("ready at %s, licensed between %s and %s", ready, before, after)

@@ -2,7 +2,7 @@
 // real terraform CLI against them with 50 ms latency and a scaled Entra write quota, and writes
 // bench/results.md and bench/results.png.
 //
-//	go run ./internal/bench/cmd/bench [-out bench] [-bulk 100,1000] [-foreach 100,1000] [-csv-rows 50000] [-mailboxes 200] [-preflight-rounds 3]
+//	go run ./internal/bench/cmd/bench [-out bench] [-bulk 100,1000] [-foreach 100,1000] [-csv-rows 50000] [-mailboxes 200] [-preflight-rounds 3] [-batch 1000]
 //
 // BENCH_COLD_BUILD=1 also measures a cold build of the provider (empty GOCACHE: several minutes).
 package main
@@ -49,6 +49,9 @@ func run() error {
 	csvRows := flag.Int("csv-rows", 50000, "rows of the GB18030 Exmail export (0 skips)")
 	mailboxes := flag.Int("mailboxes", 200, "Dovecot mailboxes for the preflight (0 skips)")
 	preflightRounds := flag.Int("preflight-rounds", 1, "rounds of the preflight's timed runs; the median is reported (3 on a busy machine)")
+	batchUsers := flag.Int("batch", 1000, "users of the migration batch run: mailbox readiness and no-op refresh (0 skips)")
+	batchDelay := flag.Duration("batch-mailbox-delay", 5*time.Second, "the fake's mailbox provisioning delay after licensing, in the batch run")
+	batchJitter := flag.Duration("batch-mailbox-jitter", 5*time.Second, "extra per-user provisioning time in [0, jitter), in the batch run")
 	latency := flag.Duration("latency", 50*time.Millisecond, "latency of every request to the fake")
 	flag.Parse()
 	bulkSizes, err := sizes(*bulkFlag)
@@ -129,6 +132,14 @@ func run() error {
 			return err
 		}
 		res.Users = append(res.Users, r)
+	}
+	if *batchUsers > 0 {
+		logf("migration batch of %d users (mailboxes appear %s + up to %s after licensing)", *batchUsers, *batchDelay, *batchJitter)
+		b, err := env.RunBatch(*batchUsers, quotaFor(*batchUsers), *batchDelay, *batchJitter)
+		if err != nil {
+			return err
+		}
+		res.Batch = &b
 	}
 	if *csvRows > 0 {
 		logf("m365_users_csv over %d GB18030 rows", *csvRows)
