@@ -34,7 +34,7 @@ variable "dmarc_rua" {
 locals {
   # Users this configuration creates (m365_users.staff): the plan does not require them to
   # exist yet, and the apply waits until Exchange knows them.
-  created_users = keys(data.m365_users_csv.exmail.users)
+  created_users = keys(local.users)
 }
 
 # Exchange admin centre: Recipients > Groups > Distribution list.

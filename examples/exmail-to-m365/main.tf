@@ -54,10 +54,13 @@ data "m365_exmail_directory" "src" {
 }
 
 # source_mode = "exmail_api": Exmail webmail > 设置 > 客户端设置 > IMAP/SMTP, for every member, by API.
-# Destroying it after the move switches IMAP off again where it was off.
+# exmail_imap_restore = true after the move switches IMAP off again where it was off.
 resource "m365_exmail_imap_access" "src" {
   count     = local.api ? 1 : 0
   mailboxes = data.m365_exmail_directory.src[0].mailbox_map
+
+  # After the cutover and the final sync: each member's IMAP setting back as it was, in place.
+  restore = var.exmail_imap_restore
 }
 
 # Admin centre: Billing > Licences; Users > Manage product licences.

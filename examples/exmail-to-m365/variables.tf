@@ -154,3 +154,9 @@ variable "staging_domain" {
   type        = string
   default     = null
 }
+
+variable "exmail_imap_restore" {
+  description = "source_mode = \"exmail_api\": true once the move is over puts every member's previous IMAP setting back (the batch stays)."
+  type        = bool
+  default     = false
+}

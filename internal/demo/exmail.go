@@ -15,7 +15,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/dnstest"
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 	"github.com/m365-migration/terraform-provider-m365/internal/imaptest"
 )
 
@@ -164,10 +164,15 @@ func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err err
 	rep.BatchStatus, rep.BatchUsers = base.BatchStatus, base.BatchUsers
 	logf("exmail_api done: %d members read, IMAP switched on for %d, credentials set for %d, batch %s", rep.MembersRead, rep.IMAPSwitchedOn, rep.CredentialsSet, rep.BatchStatus)
 
-	logf("exmail_api: destroying m365_exmail_imap_access (after the move) restores the IMAP settings")
-	if _, err := r.run(ctx, "api-3-restore", "destroy", "-auto-approve", "-input=false", "-no-color", "-target=m365_exmail_imap_access.src",
-		"-var-file="+filepath.Join(r.logDir, "api-2-phase1.tfvars.json")); err != nil {
+	logf("exmail_api: exmail_imap_restore = true (after the move) puts the IMAP settings back; the batch stays")
+	before := len(fake.Requests())
+	if _, err := r.apply(ctx, "api-3-restore", withVars(vars, map[string]any{"exmail_imap_restore": true})); err != nil {
 		return nil, err
+	}
+	for _, rec := range fake.Requests()[before:] {
+		if rec.Status/100 == 2 && isBatchWrite(rec.Cmdlet) {
+			return nil, fmt.Errorf("restoring the IMAP settings changed the migration batch (%s)", rec.Cmdlet)
+		}
 	}
 	for _, m := range ExmailMembers {
 		if now, _ := fx.Member(m.UserID); !m.IMAP && !now.IMAP {

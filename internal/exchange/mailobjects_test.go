@@ -13,7 +13,9 @@ func mailSeed() *fakecloud.Seed {
 	s := fakecloud.DefaultSeed()
 	s.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true}}
 	for _, u := range []string{"admin@contoso.com", "li.lei@contoso.com", "han.meimei@contoso.com"} {
-		s.Users = append(s.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: u}})
+		// Licensed for Exchange Online: only a user with a mailbox is a recipient.
+		s.Users = append(s.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: u, UsageLocation: "CN",
+			AssignedLicenses: []fakecloud.AssignedLicense{{SkuID: fakecloud.SkuBusinessPremium}}}})
 	}
 	return s
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
 func start(t *testing.T, seed *fakeexmail.Seed, opts fakeexmail.Options) (*fakeexmail.Server, *exmail.Client) {

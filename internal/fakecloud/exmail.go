@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
-// startExmail serves the local Tencent Exmail open API (internal/fakeexmail) on its own HTTPS
+// startExmail serves the local Tencent Exmail open API (internal/fakecloud/fakeexmail) on its own HTTPS
 // listener (port P+3 when Options.Addr has a fixed port P), with the same certificate as the
 // Microsoft services. It is the one place where fakecloud wires the Exmail fake in.
 func (s *Server) startExmail(seed *fakeexmail.Seed, opts fakeexmail.Options, host string, port int, tlsConf *tls.Config) error {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
 // TestExmailServedWithReadyFields checks the wiring: the ready file names the Exmail API, its corp

@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
 // Seed is the initial content of a fake tenant: a struct for tests, a JSON file (-seed) for

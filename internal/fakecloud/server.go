@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
 // Options configure Start.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -33,6 +34,7 @@ type exmailIMAPAccessModel struct {
 	ID               types.String `tfsdk:"id"`
 	Mailboxes        types.Map    `tfsdk:"mailboxes"`
 	RestoreOnDestroy types.Bool   `tfsdk:"restore_on_destroy"`
+	Restore          types.Bool   `tfsdk:"restore"`
 	Previous         types.Map    `tfsdk:"previous"`
 	ReadyMailboxes   types.Map    `tfsdk:"ready_mailboxes"`
 }
@@ -52,6 +54,10 @@ func (r *exmailIMAPAccessResource) Schema(_ context.Context, _ resource.SchemaRe
 				MarkdownDescription: "Microsoft 365 user name → Exmail address of the members to open for IMAP; `data.m365_exmail_directory.x.mailbox_map` fits as is."},
 			"restore_on_destroy": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Switch IMAP off again, on destroy or when a member leaves `mailboxes`, for the members whose IMAP was off before. Default `true`."},
+			"restore": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "`true` once the move is over (after the cutover and the final sync): puts each member's previous IMAP setting back " +
+					"in place, keeping this resource — and what depends on it, such as the migration batch — in the state. Destroying the resource does the " +
+					"same, but `terraform destroy -target` would also destroy the batch that depends on it. Default `false`."},
 			"previous": schema.MapAttribute{Computed: true, ElementType: types.BoolType,
 				MarkdownDescription: "Exmail address → whether IMAP was on before this resource switched it on."},
 			"ready_mailboxes": schema.MapAttribute{Computed: true, ElementType: types.StringType,
@@ -227,7 +233,9 @@ func (r *exmailIMAPAccessResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	prev := map[string]bool{}
-	r.open(ctx, c, exmailAddresses(plan.Mailboxes), prev, &resp.Diagnostics)
+	if !plan.Restore.ValueBool() {
+		r.open(ctx, c, exmailAddresses(plan.Mailboxes), prev, &resp.Diagnostics)
+	}
 	r.save(ctx, &plan, prev, !resp.Diagnostics.HasError(), &resp.State, &resp.Diagnostics)
 }
 
@@ -252,6 +260,14 @@ func (r *exmailIMAPAccessResource) Update(ctx context.Context, req resource.Upda
 	}
 	prev := prevMap(state.Previous)
 	want, had := exmailAddresses(plan.Mailboxes), exmailAddresses(state.Mailboxes)
+	if plan.Restore.ValueBool() {
+		// The move is over: every member's previous setting back, the resource kept with the
+		// record of the previous settings (restore = false opens IMAP again).
+		work := maps.Clone(prev)
+		r.restore(ctx, c, sortedKeys(work), work, &resp.Diagnostics)
+		r.save(ctx, &plan, prev, !resp.Diagnostics.HasError(), &resp.State, &resp.Diagnostics)
+		return
+	}
 	r.open(ctx, c, want, prev, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		removed := difference(had, want)

@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 	"github.com/m365-migration/terraform-provider-m365/internal/imaptest"
 )
 

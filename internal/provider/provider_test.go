@@ -58,7 +58,6 @@ type testEnv struct {
 	fake *fakecloud.Server
 }
 
-//
 // The fake keeps a real tenant's clock by default (fakecloud.RealisticTiming, scaled to seconds:
 // mailboxes provisioned seconds after licensing, lagging advanced-query lists, a first GET that
 // answers 404, batches that take several polls per status), so that every acceptance test meets

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
-	"github.com/m365-migration/terraform-provider-m365/internal/fakeexmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud/fakeexmail"
 )
 
 func main() {
