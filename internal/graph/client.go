@@ -49,8 +49,9 @@ type Config struct {
 //
 // It builds the request builders it uses (domains, subscribedSkus) directly on the core adapter of
 // msgraph-sdk-go-core instead of holding msgraph-sdk-go's GraphServiceClient: that client's
-// exported methods reach every request builder of Graph and keep them all in the binary (about
-// 80 MB of a 130 MB provider), and importing its package compiles them all.
+// exported methods reach every request builder of Graph and keep them all in the binary (the
+// release build was 130.5 MB with it, 49.4 MB without), and importing its package compiles them
+// all. .golangci.yml's depguard denies that package.
 type Client struct {
 	adapter *msgraphcore.GraphRequestAdapterBase
 	baseURL string
