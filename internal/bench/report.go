@@ -188,7 +188,10 @@ func (res Results) Markdown(chart string) string {
 		if bl.Cold {
 			kind = "cold (empty GOCACHE)"
 		}
-		fmt.Fprintf(&b, "\n## Provider binary\n\n| size | build time | build |\n|---:|---:|---|\n| %.1f MB | %s | %s |\n", float64(bl.Bytes)/(1<<20), secs(bl.Wall), kind)
+		fmt.Fprintf(&b, "\n## Provider binary\n\n| size | size with the release flags | build time | build |\n|---:|---:|---:|---|\n| %.1f MiB | %.1f MiB | %s | %s |\n",
+			float64(bl.Bytes)/(1<<20), float64(bl.ReleaseBytes)/(1<<20), secs(bl.Wall), kind)
+		fmt.Fprintf(&b, "\nSize and build time are `go build -o terraform-provider-m365 .`; the release size is `%s` (.goreleaser.yml's build), built in %s.\n",
+			ReleaseFlags, secs(bl.ReleaseWall))
 	}
 	if len(res.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")

@@ -14,11 +14,19 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
+	"github.com/microsoft/kiota-abstractions-go/store"
 	khttp "github.com/microsoft/kiota-http-go"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	serform "github.com/microsoft/kiota-serialization-form-go"
+	serjson "github.com/microsoft/kiota-serialization-json-go"
+	sermultipart "github.com/microsoft/kiota-serialization-multipart-go"
+	sertext "github.com/microsoft/kiota-serialization-text-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	msauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+	"github.com/microsoftgraph/msgraph-sdk-go/domains"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/auth"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
@@ -38,11 +46,59 @@ type Config struct {
 }
 
 // Client talks to Microsoft Graph v1.0.
+//
+// It builds the request builders it uses (domains, subscribedSkus) directly on the core adapter of
+// msgraph-sdk-go-core instead of holding msgraph-sdk-go's GraphServiceClient: that client's
+// exported methods reach every request builder of Graph and keep them all in the binary (the
+// release build was 130.5 MB with it, 49.4 MB without), and importing its package compiles them
+// all. .golangci.yml's depguard denies that package.
 type Client struct {
-	sdk     *msgraphsdk.GraphServiceClient
-	adapter *msgraphsdk.GraphRequestAdapter
+	adapter *msgraphcore.GraphRequestAdapterBase
 	baseURL string
 	http    *http.Client
+}
+
+// sdkVersion is the msgraph-sdk-go version of go.mod, the module whose typed models and request
+// builders the client uses. TestRequestBuildersWithoutServiceClient fails when go.mod moves on
+// without it.
+const sdkVersion = "1.89.0"
+
+// clientOptions are what msgraph-sdk-go's GetDefaultClientOptions returns: no service version
+// (v1.0 sends none) and the library version, which the telemetry middleware sends in the
+// SdkVersion header ("graph-go/1.89.0, graph-go-core/1.4.0 (hostOS=...)").
+func clientOptions() msgraphcore.GraphClientOptions {
+	return msgraphcore.GraphClientOptions{GraphServiceLibraryVersion: sdkVersion}
+}
+
+// registerSerializers does what msgraph-sdk-go's NewGraphServiceClient does to the process-wide
+// kiota registries the adapter reads (nil factories mean those registries): JSON, text, form and
+// multipart writers; JSON, text and form parsers.
+func registerSerializers() {
+	abstractions.RegisterDefaultSerializer(func() serialization.SerializationWriterFactory { return serjson.NewJsonSerializationWriterFactory() })
+	abstractions.RegisterDefaultSerializer(func() serialization.SerializationWriterFactory { return sertext.NewTextSerializationWriterFactory() })
+	abstractions.RegisterDefaultSerializer(func() serialization.SerializationWriterFactory { return serform.NewFormSerializationWriterFactory() })
+	abstractions.RegisterDefaultSerializer(func() serialization.SerializationWriterFactory {
+		return sermultipart.NewMultipartSerializationWriterFactory()
+	})
+	abstractions.RegisterDefaultDeserializer(func() serialization.ParseNodeFactory { return serjson.NewJsonParseNodeFactory() })
+	abstractions.RegisterDefaultDeserializer(func() serialization.ParseNodeFactory { return sertext.NewTextParseNodeFactory() })
+	abstractions.RegisterDefaultDeserializer(func() serialization.ParseNodeFactory { return serform.NewFormParseNodeFactory() })
+}
+
+// pathParameters are those GraphServiceClient hands every request builder: the base URL that
+// fills the "{+baseurl}" of the URL templates (query parameters stay with the template).
+func (c *Client) pathParameters() map[string]string {
+	return map[string]string{"baseurl": c.baseURL}
+}
+
+// domains is GraphServiceClient.Domains(): /domains.
+func (c *Client) domains() *domains.DomainsRequestBuilder {
+	return domains.NewDomainsRequestBuilderInternal(c.pathParameters(), c.adapter)
+}
+
+// subscribedSkus is GraphServiceClient.SubscribedSkus(): /subscribedSkus.
+func (c *Client) subscribedSkus() *subscribedskus.SubscribedSkusRequestBuilder {
+	return subscribedskus.NewSubscribedSkusRequestBuilderInternal(c.pathParameters(), c.adapter)
 }
 
 // defaultValidHosts are the hosts msgraph-sdk-go-core attaches a token to by default
@@ -73,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 	retry := cfg.Retry
 	retry.OnRetry = observeRetries(cfg.Retry.OnRetry) // lets Bulk see 429s of the $batch POST itself
 	wire := httpx.NewRetryTransport(&httpx.LogTransport{Base: base, Service: "graph"}, retry)
-	opts := msgraphsdk.GetDefaultClientOptions()
+	opts := clientOptions()
 	var mw []khttp.Middleware
 	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&opts) {
 		switch m.(type) {
@@ -88,13 +144,17 @@ func New(cfg Config) (*Client, error) {
 		Transport:     khttp.NewCustomTransportWithParentTransport(wire, mw...),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, nil, nil, hc)
 	if err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
 	baseURL := u.String() + "/v1.0"
 	adapter.SetBaseUrl(baseURL)
-	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, baseURL: baseURL, http: hc}, nil
+	// What NewGraphServiceClient did after the base URL was set: the default serializers, then
+	// the backing store (parsed models start clean; PATCH bodies carry only what was set).
+	registerSerializers()
+	adapter.EnableBackingStore(store.BackingStoreFactoryInstance)
+	return &Client{adapter: adapter, baseURL: baseURL, http: hc}, nil
 }
 
 // BaseURL is the Graph URL requests go to, with the version.

@@ -3,7 +3,13 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,5 +158,83 @@ func TestRetryResendsTheCompressedBody(t *testing.T) {
 	}
 	if st.Status[400] != 0 {
 		t.Errorf("%d requests were refused as unreadable bodies", st.Status[400])
+	}
+}
+
+// recordingTransport keeps the requests that reach the wire.
+type recordingTransport struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt.mu.Lock()
+	rt.reqs = append(rt.reqs, r.Clone(r.Context()))
+	rt.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRequestBuildersWithoutServiceClient: the client builds msgraph-sdk-go's request builders on
+// the core adapter itself; the wire must be what GraphServiceClient sent: the base URL with
+// /v1.0, the builder's query parameters ($select of /subscribedSkus), the SdkVersion telemetry
+// header naming the msgraph-sdk-go version of go.mod, and typed bodies parsed (domains list).
+func TestRequestBuildersWithoutServiceClient(t *testing.T) {
+	f := testutil.StartFake(t, nil, fakecloud.Knobs{})
+	env, _ := cloud.Lookup("global")
+	rt := &recordingTransport{}
+	c, err := graph.New(graph.Config{Host: f.GraphEndpoint(), Scope: env.GraphScope, Credential: testutil.Credential(t, f, ""),
+		Transport: rt, Retry: httpx.RetryPolicy{BaseDelay: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tctx(t, 20*time.Second)
+	skus, err := c.ListSubscribedSkus(ctx)
+	if err != nil || len(skus) == 0 || skus[0].SkuPartNumber == "" {
+		t.Fatalf("ListSubscribedSkus = %+v, %v", skus, err)
+	}
+	if _, err := c.CreateDomain(ctx, "builders.example"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.ListDomains(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ds, func(d graph.Domain) bool { return d.ID == "builders.example" }) {
+		t.Errorf("ListDomains = %+v, want builders.example among them", ds)
+	}
+
+	mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*github\.com/microsoftgraph/msgraph-sdk-go v(\S+)`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod requires no github.com/microsoftgraph/msgraph-sdk-go")
+	}
+	wantSdk := "graph-go/" + string(m[1]) + ", graph-go-core/"
+	base := strings.TrimRight(f.GraphEndpoint(), "/") + "/v1.0"
+	var sawSkus, sawDomains bool
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, r := range rt.reqs {
+		if !strings.HasPrefix(r.URL.String(), base+"/") {
+			continue // token requests
+		}
+		if got := r.Header.Get("SdkVersion"); !strings.HasPrefix(got, wantSdk) {
+			t.Errorf("%s %s: SdkVersion %q, want it to start with %q", r.Method, r.URL.Path, got, wantSdk)
+		}
+		switch r.URL.Path {
+		case "/v1.0/subscribedSkus":
+			sawSkus = r.URL.Query().Get("$select") == "id,skuId,skuPartNumber,appliesTo,capabilityStatus,consumedUnits,prepaidUnits,servicePlans"
+		case "/v1.0/domains":
+			sawDomains = sawDomains || r.Method == http.MethodGet
+		}
+	}
+	if !sawSkus || !sawDomains {
+		var urls []string
+		for _, r := range rt.reqs {
+			urls = append(urls, r.Method+" "+r.URL.String())
+		}
+		t.Errorf("missing GET %s/subscribedSkus with its $select (%v) or GET %s/domains (%v); sent:\n%s", base, sawSkus, base, sawDomains, strings.Join(urls, "\n"))
 	}
 }

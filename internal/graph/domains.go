@@ -65,7 +65,7 @@ func domainFrom(d models.Domainable) *Domain {
 func (c *Client) CreateDomain(ctx context.Context, name string) (*Domain, error) {
 	body := models.NewDomain()
 	body.SetId(&name)
-	d, err := c.sdk.Domains().Post(ctx, body, nil)
+	d, err := c.domains().Post(ctx, body, nil)
 	if err != nil {
 		return nil, wrap("add domain "+name, err)
 	}
@@ -74,7 +74,7 @@ func (c *Client) CreateDomain(ctx context.Context, name string) (*Domain, error)
 
 // GetDomain reads one domain.
 func (c *Client) GetDomain(ctx context.Context, name string) (*Domain, error) {
-	d, err := c.sdk.Domains().ByDomainId(name).Get(ctx, nil)
+	d, err := c.domains().ByDomainId(name).Get(ctx, nil)
 	if err != nil {
 		return nil, wrap("read domain "+name, err)
 	}
@@ -83,7 +83,7 @@ func (c *Client) GetDomain(ctx context.Context, name string) (*Domain, error) {
 
 // ListDomains reads every domain of the tenant.
 func (c *Client) ListDomains(ctx context.Context) ([]Domain, error) {
-	resp, err := c.sdk.Domains().Get(ctx, nil)
+	resp, err := c.domains().Get(ctx, nil)
 	if err != nil {
 		return nil, wrap("list domains", err)
 	}
@@ -96,7 +96,7 @@ func (c *Client) ListDomains(ctx context.Context) ([]Domain, error) {
 		if next == nil || *next == "" {
 			return out, nil
 		}
-		resp, err = c.sdk.Domains().WithUrl(*next).Get(ctx, nil)
+		resp, err = c.domains().WithUrl(*next).Get(ctx, nil)
 		if err != nil {
 			return nil, wrap("list domains", err)
 		}
@@ -112,13 +112,13 @@ func (c *Client) UpdateDomain(ctx context.Context, name string, u DomainUpdate) 
 	if u.SupportedServices != nil {
 		body.SetSupportedServices(u.SupportedServices)
 	}
-	_, err := c.sdk.Domains().ByDomainId(name).Patch(ctx, body, nil)
+	_, err := c.domains().ByDomainId(name).Patch(ctx, body, nil)
 	return wrap("update domain "+name, err)
 }
 
 // DeleteDomain removes a domain that nothing references any more.
 func (c *Client) DeleteDomain(ctx context.Context, name string) error {
-	return wrap("delete domain "+name, c.sdk.Domains().ByDomainId(name).Delete(ctx, nil))
+	return wrap("delete domain "+name, c.domains().ByDomainId(name).Delete(ctx, nil))
 }
 
 // ForceDeleteDomain starts the asynchronous forceDelete, which renames every reference to the
@@ -126,12 +126,12 @@ func (c *Client) DeleteDomain(ctx context.Context, name string) error {
 func (c *Client) ForceDeleteDomain(ctx context.Context, name string, disableUserAccounts bool) error {
 	body := domains.NewItemForceDeletePostRequestBody()
 	body.SetDisableUserAccounts(&disableUserAccounts)
-	return wrap("force-delete domain "+name, c.sdk.Domains().ByDomainId(name).ForceDelete().Post(ctx, body, nil))
+	return wrap("force-delete domain "+name, c.domains().ByDomainId(name).ForceDelete().Post(ctx, body, nil))
 }
 
 // VerifyDomain asks Graph to check the domain's verification record.
 func (c *Client) VerifyDomain(ctx context.Context, name string) (*Domain, error) {
-	d, err := c.sdk.Domains().ByDomainId(name).Verify().Post(ctx, nil)
+	d, err := c.domains().ByDomainId(name).Verify().Post(ctx, nil)
 	if err != nil {
 		return nil, wrap("verify domain "+name, err)
 	}
@@ -140,7 +140,7 @@ func (c *Client) VerifyDomain(ctx context.Context, name string) (*Domain, error)
 
 // DomainReferences lists up to top objects that still use the domain.
 func (c *Client) DomainReferences(ctx context.Context, name string, top int32) ([]Reference, error) {
-	resp, err := c.sdk.Domains().ByDomainId(name).DomainNameReferences().Get(ctx, &domains.ItemDomainNameReferencesRequestBuilderGetRequestConfiguration{
+	resp, err := c.domains().ByDomainId(name).DomainNameReferences().Get(ctx, &domains.ItemDomainNameReferencesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &domains.ItemDomainNameReferencesRequestBuilderGetQueryParameters{Top: &top},
 	})
 	if err != nil {
@@ -172,7 +172,7 @@ func (c *Client) DomainReferences(ctx context.Context, name string, top int32) (
 
 // VerificationRecords reads the records that prove ownership (TXT MS=ms…, MX ….msv1.invalid).
 func (c *Client) VerificationRecords(ctx context.Context, name string) ([]dns.ServiceRecord, error) {
-	resp, err := c.sdk.Domains().ByDomainId(name).VerificationDnsRecords().Get(ctx, nil)
+	resp, err := c.domains().ByDomainId(name).VerificationDnsRecords().Get(ctx, nil)
 	if err != nil {
 		return nil, wrap("read verification records of "+name, err)
 	}
@@ -181,7 +181,7 @@ func (c *Client) VerificationRecords(ctx context.Context, name string) ([]dns.Se
 
 // ServiceConfigurationRecords reads the records Microsoft 365 services need (MX, SPF, CNAMEs).
 func (c *Client) ServiceConfigurationRecords(ctx context.Context, name string) ([]dns.ServiceRecord, error) {
-	resp, err := c.sdk.Domains().ByDomainId(name).ServiceConfigurationRecords().Get(ctx, nil)
+	resp, err := c.domains().ByDomainId(name).ServiceConfigurationRecords().Get(ctx, nil)
 	if err != nil {
 		return nil, wrap("read service configuration records of "+name, err)
 	}

@@ -44,7 +44,7 @@ func (s SubscribedSku) Available() int {
 // ListSubscribedSkus returns every SKU of the tenant (GET /subscribedSkus, one request: the API
 // does not page it).
 func (c *Client) ListSubscribedSkus(ctx context.Context) ([]SubscribedSku, error) {
-	resp, err := c.sdk.SubscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
+	resp, err := c.subscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
 		QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{
 			Select: []string{"id", "skuId", "skuPartNumber", "appliesTo", "capabilityStatus", "consumedUnits", "prepaidUnits", "servicePlans"},
 		},
