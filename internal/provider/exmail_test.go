@@ -263,7 +263,7 @@ resource "m365_exmail_imap_access" "src" {
 				Config: e.config(withAccess+exmailBatchHCL(srv, "data.m365_exmail_directory.src.mailbox_map", "exmail_set_passwords = true\n  depends_on = [m365_exmail_imap_access.src]"), provider),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					// known at plan time: the plan names the members whose passwords change
-					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetSizeExact(3)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.ListSizeExact(3)),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					lazySecrets{secrets},
@@ -479,7 +479,7 @@ func TestAccExmailPasswordsFromSecretStore(t *testing.T) {
 			},
 			Config: e.config(exmailBatchHCL(srv, members, pw("Exmail2024ww")), exmailProvider(e)),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetExact([]knownvalue.Check{
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.StringExact("wang.wu@contoso.com"), knownvalue.StringExact("zhang.san@contoso.com")})),
 			}},
 			ConfigStateChecks: []statecheck.StateCheck{

@@ -329,7 +329,7 @@ func TestAccMigrationBatchTargetsAndStaging(t *testing.T) {
 			Config: e.config(usersAndBatchHCL(srv, csv, staging, `domain = "contoso.onmicrosoft.com"
   notification_emails = ["admin@contoso.onmicrosoft.com"]`)),
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetExact([]knownvalue.Check{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.StringExact("li.si@contoso.onmicrosoft.com"), knownvalue.StringExact("zhang.san@contoso.onmicrosoft.com")})),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("users").AtMapKey("zhang.san@contoso.onmicrosoft.com").AtMapKey("items_synced"),
 					knownvalue.Int64Exact(expectedMessages["zhang.san@contoso.com"])),

@@ -52,10 +52,10 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	var emails []string
 	if known && c != nil {
 		emails = migrationEmails(c.res.Rows)
-		plan.Members = stringSet(emails)
+		plan.Members = sortedList(emails)
 		plan.MembersSHA256 = types.StringValue(emailListHash(emails))
 	} else {
-		plan.Members = types.SetUnknown(types.StringType)
+		plan.Members = types.ListUnknown(types.StringType)
 		plan.MembersSHA256 = types.StringUnknown()
 	}
 	if !creating {
@@ -105,7 +105,7 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	r.checkTargets(ctx, plan, c, &resp.Diagnostics)
 	added := emails
 	if !creating {
-		added = difference(emails, setStrings(state.Members))
+		added = difference(emails, listStrings(state.Members))
 	}
 	if len(added) == 0 {
 		return
@@ -276,7 +276,7 @@ func (r *migrationBatchResource) checkTargets(ctx context.Context, plan migratio
 		return true // known after apply; the apply waits for every row's mailbox
 	}
 	targets := map[string]bool{}
-	for _, t := range setStrings(plan.Targets) {
+	for _, t := range listStrings(plan.Targets) {
 		targets[strings.ToLower(strings.TrimSpace(t))] = true
 	}
 	covered := map[string]bool{}

@@ -79,11 +79,11 @@ type migrationBatchModel struct {
 	Complete             types.Bool     `tfsdk:"complete"`
 	Enabled              types.Bool     `tfsdk:"enabled"`
 	Domain               types.String   `tfsdk:"domain"`
-	Targets              types.Set      `tfsdk:"targets"`
+	Targets              types.List     `tfsdk:"targets"`
 	MaxFailedUsers       types.Int64    `tfsdk:"max_failed_users"`
 	AllowReplace         types.Bool     `tfsdk:"allow_replace"`
 	ReadUserStatistics   types.Bool     `tfsdk:"read_user_statistics"`
-	Members              types.Set      `tfsdk:"members"`
+	Members              types.List     `tfsdk:"members"`
 	MembersSHA256        types.String   `tfsdk:"members_sha256"`
 	BatchGUID            types.String   `tfsdk:"batch_guid"`
 	Status               types.String   `tfsdk:"status"`
@@ -209,7 +209,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 					"with the production files. Members, checks and submissions use the rewritten addresses.",
 				Validators: []validator.String{domainNameValidator{}},
 			},
-			"targets": schema.SetAttribute{
+			"targets": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "The Microsoft 365 users this batch migrates into, e.g. `keys(m365_users.staff.attributes)` or " +
 					"`[for u in m365_user.staff : u.user_principal_name]`. At plan time every CSV row must be one of them or an existing user of the tenant " +
@@ -233,9 +233,9 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 				MarkdownDescription: "Read `Get-MigrationUserStatistics` for every user at each refresh, for `items_in_source` and `bytes_transferred`. " +
 					"Only users whose status or synced-item count moved since the last refresh are read again, so an unchanged batch costs two or three requests.",
 			},
-			"members": schema.SetAttribute{
+			"members": schema.ListAttribute{
 				ElementType: types.StringType, Computed: true,
-				MarkdownDescription: "The batch's users (lower-case addresses). Planned from the CSV, refreshed from `Get-MigrationUser`; added rows go through `Set-MigrationBatch -AddUsers`, dropped ones through `Remove-MigrationUser`.",
+				MarkdownDescription: "The batch's users (lower-case addresses, sorted). Planned from the CSV, refreshed from `Get-MigrationUser`; added rows go through `Set-MigrationBatch -AddUsers`, dropped ones through `Remove-MigrationUser`.",
 			},
 			"members_sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "SHA-256 of the sorted member addresses (addresses only, nothing password-derived)."},
 			"batch_guid":     schema.StringAttribute{Computed: true, MarkdownDescription: "The batch's GUID.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -479,7 +479,7 @@ func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatch
 // partial failure.
 func fillBatchUnknowns(m *migrationBatchModel) {
 	if m.Members.IsUnknown() {
-		m.Members = stringSet(nil)
+		m.Members = sortedList(nil)
 	}
 	if m.MembersSHA256.IsUnknown() {
 		m.MembersSHA256 = types.StringValue(emailListHash(nil))
@@ -561,7 +561,7 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	planned := migrationEmails(c.res.Rows)
-	current := setStrings(state.Members)
+	current := listStrings(state.Members)
 	added := difference(planned, current)
 	removed := difference(current, planned)
 	resubmit := !plan.CSVWOVersion.Equal(state.CSVWOVersion)

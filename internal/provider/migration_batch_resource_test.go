@@ -157,7 +157,7 @@ func TestAccMigrationBatch(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					hidden,
 					// the membership is known at plan time, from the write-only CSV
-					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetExact([]knownvalue.Check{
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("li.si@contoso.com"), knownvalue.StringExact("zhang.san@contoso.com")})),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -197,7 +197,7 @@ func TestAccMigrationBatch(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					hidden,
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.SetExact([]knownvalue.Check{
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("members"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("wang.wu@contoso.com"), knownvalue.StringExact("zhang.san@contoso.com")})),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -465,7 +465,7 @@ resource "m365_migration_batch" "legacy" {
 		{ // after import the CSV matches the members: nothing to add or remove
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("m365_migration_batch.legacy", tfjsonpath.New("members"), knownvalue.SetSizeExact(2)),
+				plancheck.ExpectKnownValue("m365_migration_batch.legacy", tfjsonpath.New("members"), knownvalue.ListSizeExact(2)),
 			}},
 			Check: func(*terraform.State) error {
 				if n := cmdletCalls(e, "Set-MigrationBatch") + cmdletCalls(e, "Remove-MigrationUser"); n != 0 {

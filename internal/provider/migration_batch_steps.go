@@ -272,7 +272,7 @@ func (r *migrationBatchResource) refresh(ctx context.Context, m *migrationBatchM
 	m.Status = types.StringValue(b.Status)
 	m.Counts = countsValue(b)
 	members := rep.members()
-	m.Members = stringSet(members)
+	m.Members = sortedList(members)
 	m.MembersSHA256 = types.StringValue(emailListHash(members))
 	m.Users = usersValue(rep.Users)
 	return false

@@ -146,7 +146,7 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 	}
 	rows := c.res.Rows
 	if !creating {
-		rows = newRows(rows, setStrings(state.Members))
+		rows = newRows(rows, listStrings(state.Members))
 	}
 	if len(rows) == 0 {
 		return
