@@ -41,7 +41,7 @@ type Environment struct {
 }
 
 // DNSValues are the records Microsoft 365 asks a custom domain to publish for Email in this cloud
-// (reference/graph-api.md §1.10, §2.2). The service's own serviceConfigurationRecords answer wins
+// (https://learn.microsoft.com/microsoft-365/admin/get-help-with-domains/create-dns-records-at-any-dns-hosting-provider, and its 21Vianet view ?view=o365-21vianet). The service's own serviceConfigurationRecords answer wins
 // when it is available; these values fill in what the service does not return (SPF merging, msoid).
 type DNSValues struct {
 	// MailProtectionSuffix is appended to the MX token: contoso-com.<suffix>.
@@ -94,7 +94,7 @@ var environments = map[string]Environment{
 			MailProtectionSuffix: "mail.protection.outlook.com",
 			AutodiscoverTarget:   "autodiscover.outlook.com",
 			SPFInclude:           "spf.protection.outlook.com",
-			// reference/graph-api.md §1.10.
+			// https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records.
 			SIPTarget:                    "sipdir.online.lync.com",
 			LyncdiscoverTarget:           "webdir.online.lync.com",
 			SIPFederationTarget:          "sipfed.online.lync.com",
@@ -126,7 +126,7 @@ var environments = map[string]Environment{
 			AutodiscoverTarget:   "autodiscover.partner.outlook.cn",
 			SPFInclude:           "spf.protection.partner.outlook.cn",
 			MsoidTarget:          "clientconfig.partner.microsoftonline-p.net.cn",
-			// reference/graph-api.md §2.2; Intune CNAMEs for 21Vianet are UNCONFIRMED, left empty.
+			// https://learn.microsoft.com/microsoft-365/admin/get-help-with-domains/create-dns-records-at-any-dns-hosting-provider?view=o365-21vianet; Intune CNAMEs for 21Vianet are UNCONFIRMED, left empty.
 			SIPTarget:           "sipdir.online.partner.lync.cn",
 			LyncdiscoverTarget:  "webdir.online.partner.lync.cn",
 			SIPFederationTarget: "sipfed.online.partner.lync.cn",

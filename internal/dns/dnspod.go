@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// DNSPod limits (tencentcloud_dnspod_record, reference/graph-api.md §7).
+// DNSPod limits (tencentcloud_dnspod_record, https://registry.terraform.io/providers/tencentcloudstack/tencentcloud/latest/docs/resources/dnspod_record).
 const (
 	// DefaultDNSPodRecordLine is DNSPod's default resolution line.
 	DefaultDNSPodRecordLine = "默认"

@@ -219,7 +219,7 @@ func classify(r Record) *wellKnown {
 	return nil
 }
 
-// graphServices are Graph's supportedService enum values (reference §1.9), by lowercase name.
+// graphServices are Graph's supportedService enum values (https://learn.microsoft.com/graph/api/resources/domaindnsrecord), by lowercase name.
 var graphServices = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{ServiceEmail, "Sharepoint", "EmailInternalRelayOnly", ServiceTeams, "SharePointDefaultDomain",
@@ -450,7 +450,7 @@ func cutoverRecords(in []ServiceRecord, zone string, env cloud.Environment, opts
 		}
 		if wk != nil && wk.key == KeyMsoid {
 			// msoid is a sign-in record, not tied to a requested service: required in 21Vianet,
-			// harmful elsewhere (reference §2.2; GCC High says remove it).
+			// harmful elsewhere (https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records; https://learn.microsoft.com/microsoft-365/enterprise/dns-records-for-office-365-gcc-high says remove it).
 			if env.DNS.MsoidTarget != "" && !env.DNS.RemoveMsoid {
 				if _, taken := byKey[KeyMsoid]; !taken {
 					r.Key, r.Purpose = KeyMsoid, PurposeMsoid
@@ -652,7 +652,7 @@ func spfIncludes(text string) []string {
 	return out
 }
 
-// exmailRecords are Tencent Exmail's standard records (reference §1.10): MX 5 mxbiz1.qq.com,
+// exmailRecords are Tencent Exmail's standard records (as Tencent's setup guides and zone dumps show them; no first-party page found): MX 5 mxbiz1.qq.com,
 // MX 10 mxbiz2.qq.com and its SPF TXT. Their TTL is DNSPod's default (600); a consumer should
 // match existing records by name, type and value.
 func exmailRecords(zone string) []Record {

@@ -10,7 +10,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
 
-// Batch statuses (MigrationBatchStatus, reference/exchange-admin-api.md §4.9). The documentation
+// Batch statuses (MigrationBatchStatus, https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationbatch). The documentation
 // spells one "SyncedwithErrors": compare with strings.EqualFold.
 const (
 	BatchCreated             = "Created"
@@ -159,7 +159,7 @@ func (c *Client) NewMigrationBatch(ctx context.Context, spec BatchSpec) (*Batch,
 }
 
 // GetMigrationBatch reads one batch by name or GUID. The answer is checked against the identity
-// asked for (a generic Get-* may return every object, reference §4.9); a batch the service removed
+// asked for (a generic Get-* may return every object, https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationbatch); a batch the service removed
 // by itself (the 60/90-day retention) is KindNotFound like any other.
 func (c *Client) GetMigrationBatch(ctx context.Context, identity string) (*Batch, error) {
 	res, err := c.Invoke(ctx, "Get-MigrationBatch", map[string]any{"Identity": identity})

@@ -1,7 +1,9 @@
 // Package exchange is a client for Exchange Online's admin API InvokeCommand endpoint
 // (POST {host}/adminapi/beta/{tenant}/InvokeCommand), the HTTP form of the PowerShell cmdlets
-// that manage migration endpoints and batches (reference/exchange-admin-api.md §1–2). The
-// endpoint is undocumented; this client decodes leniently and classifies the service's errors.
+// that manage migration endpoints and batches (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch and its siblings). The
+// endpoint is undocumented (its shapes are observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED;
+// see https://michev.info/blog/post/5822/all-you-need-to-know-about-exchange-online-admin-api-or-how-to-run-cmdlets-without-powershell);
+// this client decodes leniently and classifies the service's errors.
 package exchange
 
 import (
@@ -47,7 +49,7 @@ type Client struct {
 }
 
 // concurrencyText is the plain-text throttling answer the service may send with any status
-// (reference/exchange-admin-api.md §1.9).
+// (observed by the ExoHelper module, https://github.com/GreyCorbel/ExoHelper; UNCONFIRMED).
 const concurrencyText = "maximum number of concurrent requests"
 
 // New builds a client. It performs no network call.
@@ -179,7 +181,7 @@ func (c *Client) post(ctx context.Context, cmdlet, target string, body []byte) (
 				return nil, &Error{Cmdlet: cmdlet, Kind: KindOther, HTTPStatus: resp.StatusCode, Message: "the service redirected without a usable Location, or more than 5 times"}
 			}
 			// The regional redirect sometimes names port 446, which clients rewrite to 443
-			// (reference/exchange-admin-api.md §1.1).
+			// (observed by third-party clients of the endpoint; UNCONFIRMED).
 			if loc.Port() == "446" {
 				loc.Host = loc.Hostname() + ":443"
 			}

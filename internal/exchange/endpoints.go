@@ -45,7 +45,7 @@ func endpointFrom(o Object) Endpoint {
 }
 
 // GetMigrationEndpoint reads one endpoint by name or GUID. A generic Exchange Get-* with an
-// identity that matches nothing may return every object (reference §4.9), so the answer is
+// identity that matches nothing may return every object (https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationendpoint), so the answer is
 // checked against the identity asked for; a mismatch is reported as not found.
 func (c *Client) GetMigrationEndpoint(ctx context.Context, identity string) (*Endpoint, error) {
 	res, err := c.Invoke(ctx, "Get-MigrationEndpoint", map[string]any{"Identity": identity})

@@ -35,7 +35,7 @@ type MigrationUserStatistics struct {
 	MigrationUser
 	TotalItemsInSourceMailboxCount int64
 	// BytesTransferred is read from a number or a size text like "1.2 MB (1,234,567 bytes)"; the
-	// service may leave it empty for IMAP (reference §4.11).
+	// service may leave it empty for IMAP (https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationuserstatistics).
 	BytesTransferred   int64
 	PercentageComplete int64
 	// Error is the longer error text.
@@ -184,7 +184,7 @@ func (c *Client) RemoveMigrationUser(ctx context.Context, identity string) error
 
 // WaitUntil polls check until it reports done, the context ends, or check fails with an error
 // other than KindNotFound — how a just-created object that still answers not-found (replication
-// lag, reference §1.8) or a batch moving through its transitional statuses is waited for, never
+// lag, seen by third-party clients; UNCONFIRMED) or a batch moving through its transitional statuses is waited for, never
 // with a fixed sleep. The delay grows from 250 ms to 5 s.
 func WaitUntil(ctx context.Context, check func(ctx context.Context) (bool, error)) error {
 	err := httpx.Poll(ctx, "the Exchange object", IsNotFound, check)

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// maxBatchRequests is Graph's JSON batching limit (reference graph-api.md §4.1).
+// maxBatchRequests is Graph's JSON batching limit (https://learn.microsoft.com/graph/json-batching).
 const maxBatchRequests = 20
 
 // batchItem is one request of a $batch body.

@@ -1,6 +1,6 @@
 // Package fakecloud is a local imitation of the Microsoft 365 services the provider talks to,
-// built from Microsoft's documented wire shapes (see /work/shared/reference/graph-api.md §8 and
-// exchange-admin-api.md §7). It never imports the Graph SDK, azidentity or provider code.
+// built from Microsoft's documented wire shapes (https://learn.microsoft.com/graph/api/overview and
+// https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch and its siblings). It never imports the Graph SDK, azidentity or provider code.
 //
 // # Services
 //

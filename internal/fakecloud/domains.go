@@ -1,6 +1,6 @@
 package fakecloud
 
-// The Graph /domains routes (reference graph-api.md §1, §2.2, §8 and "Implications"): CRUD,
+// The Graph /domains routes (https://learn.microsoft.com/graph/api/resources/domain): CRUD,
 // verify (against a real DNS server), forceDelete, verificationDnsRecords,
 // serviceConfigurationRecords per supportedServices and per cloud, and domainNameReferences.
 
@@ -33,7 +33,7 @@ func init() {
 	})
 }
 
-// Domain is a domain of the fake tenant (Graph's domain resource, reference graph-api.md §1.1).
+// Domain is a domain of the fake tenant (https://learn.microsoft.com/graph/api/resources/domain).
 // Its key in State.Domains is the lower-case ID.
 type Domain struct {
 	// ID is the lower-case FQDN.
@@ -125,7 +125,7 @@ const (
 	forceDeleteVisibleReads = 2
 	forceDeleteDuration     = time.Second
 
-	// maxForceDeleteReferences: forceDelete refuses more references than this (§1.6).
+	// maxForceDeleteReferences: forceDelete refuses more references than this (https://learn.microsoft.com/graph/api/domain-forcedelete).
 	maxForceDeleteReferences = 1000
 
 	// defaultDomainPageSize is the page size of collections when $top is absent.
@@ -134,7 +134,7 @@ const (
 	dnsRecordTTL = 3600
 )
 
-// settableDomainServices are the supportedServices values a PATCH may add (§1.1).
+// settableDomainServices are the supportedServices values a PATCH may add (https://learn.microsoft.com/graph/api/resources/domain).
 var settableDomainServices = []string{"Email", "OfficeCommunicationsOnline", "Yammer"}
 
 // graphDomainServices are all of Graph's supportedServices values, for spelling them canonically.
@@ -540,7 +540,7 @@ func (s *Server) handleCreateDomain(w http.ResponseWriter, r *http.Request) {
 	err = s.mutate(func(st *State) error {
 		if _, dup := st.Domains[id]; dup {
 			// UNCONFIRMED: Graph's answer to adding a domain twice is not documented; this is the
-			// directory's generic uniqueness error (the users' one is documented, §3.1).
+			// directory's generic uniqueness error (the users' one is documented, https://learn.microsoft.com/graph/api/user-post-users).
 			return badRequest("Another object with the same value for property id already exists.")
 		}
 		for _, suffix := range reservedDomainSuffixes {
@@ -551,7 +551,7 @@ func (s *Server) handleCreateDomain(w http.ResponseWriter, r *http.Request) {
 		}
 		d := newDomain(st, id)
 		if verifiedAncestor(st, id) != "" {
-			// §1.2: a subdomain of a verified root is verified at once; it is not a root.
+			// https://learn.microsoft.com/graph/api/domain-post-domains: a subdomain of a verified root is verified at once; it is not a root.
 			d.IsVerified = true
 		}
 		st.Domains[id] = d
@@ -696,7 +696,7 @@ func (s *Server) handleUpdateDomain(w http.ResponseWriter, r *http.Request) {
 			return aerr
 		}
 		if !d.IsVerified {
-			// §1.4: only verified domains can be updated. UNCONFIRMED wording.
+			// https://learn.microsoft.com/graph/api/domain-update: only verified domains can be updated. UNCONFIRMED wording.
 			return badRequest("Domain must be verified before it can be updated.")
 		}
 		if d.State.Operation == opForceDelete {
@@ -802,7 +802,7 @@ func (s *Server) handleDeleteDomain(w http.ResponseWriter, r *http.Request) {
 			return aerr
 		}
 		if refs := s.domainReferences(st, id); len(refs) > 0 {
-			// §1.5: the exact body is UNCONFIRMED.
+			// https://learn.microsoft.com/graph/api/domain-delete: the exact body is UNCONFIRMED.
 			return badRequest("Unable to delete the domain %s: %d objects still reference it (%s). "+
 				"List them with GET /domains/%s/domainNameReferences and remove the references, or use forceDelete.",
 				id, len(refs), describeReferences(refs), id)
@@ -825,7 +825,7 @@ func (s *Server) handleForceDeleteDomain(w http.ResponseWriter, r *http.Request)
 		s.writeAPIError(w, aerr)
 		return
 	}
-	disable := true // §1.6: the default
+	disable := true // https://learn.microsoft.com/graph/api/domain-forcedelete: the default
 	if raw, ok := body["disableUserAccounts"]; ok && !isNullJSON(raw) {
 		if json.Unmarshal(raw, &disable) != nil {
 			s.writeAPIError(w, badRequest("Invalid value for property 'disableUserAccounts'."))
@@ -872,7 +872,7 @@ func (s *Server) handleForceDeleteDomain(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// verificationFailed is the verify error (§1.7: the prefix is what the legacy PowerShell
+// verificationFailed is the verify error (https://learn.microsoft.com/graph/api/domain-verify; the prefix is what the legacy PowerShell
 // showed; the Graph wording is UNCONFIRMED).
 func verificationFailed(what string) *apiError {
 	return badRequest("Domain verification failed with the following error: %s", what)
@@ -983,14 +983,14 @@ func cnameRecord(st *State, domain, key, label, service, target string) map[stri
 }
 
 // srvRecord: the label is the full owner name and service/protocol carry their underscores
-// (UNCONFIRMED format, §1.9; internal/dns accepts either form).
+// (UNCONFIRMED format, https://learn.microsoft.com/graph/api/domain-list-serviceconfigurationrecords; internal/dns accepts either form).
 func srvRecord(st *State, domain, key, service, srvService, protocol, target string, port int) map[string]any {
 	return dnsRecord(st, domain, key, "domainDnsSrvRecord", srvService+"."+protocol+"."+domain, "Srv", service, map[string]any{
 		"nameTarget": target, "port": port, "priority": 100, "weight": 1, "protocol": protocol, "service": srvService,
 	})
 }
 
-// verificationRecords are the TXT MS=ms######## and the MX ms########.msv1.invalid (§1.8).
+// verificationRecords are the TXT MS=ms######## and the MX ms########.msv1.invalid (https://learn.microsoft.com/microsoft-365/admin/get-help-with-domains/create-dns-records-at-any-dns-hosting-provider).
 func verificationRecords(st *State, d Domain) []map[string]any {
 	return []map[string]any{
 		txtRecord(st, d.ID, "verification-txt", d.ID, "Email", "MS="+d.VerificationCode),
@@ -998,7 +998,7 @@ func verificationRecords(st *State, d Domain) []map[string]any {
 	}
 }
 
-// cloudDNS are the values each cloud asks a domain to publish (§1.10, §2.2, GCC High page).
+// cloudDNS are the values each cloud asks a domain to publish (https://learn.microsoft.com/microsoft-365/admin/get-help-with-domains/create-dns-records-at-any-dns-hosting-provider, https://learn.microsoft.com/microsoft-365/enterprise/dns-records-for-office-365-gcc-high).
 type cloudDNS struct {
 	mailProtection, autodiscover, spfInclude string
 	mxTokenFromTenant                        bool
@@ -1037,7 +1037,7 @@ var cloudDNSValues = map[string]cloudDNS{
 }
 
 // serviceRecords are the serviceConfigurationRecords of d: per supportedServices (Email when
-// none), per the tenant's cloud. Labels are FQDNs (UNCONFIRMED, §1.9).
+// none), per the tenant's cloud. Labels are FQDNs (UNCONFIRMED).
 func serviceRecords(st *State, d Domain) []map[string]any {
 	c, ok := cloudDNSValues[st.Environment]
 	if !ok {

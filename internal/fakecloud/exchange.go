@@ -21,7 +21,7 @@ import (
 const ExchangeContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 
 // ConcurrencyLimitText is the plain-text body Exchange sends (with HTTP 500) when a tenant has too
-// many requests in flight (reference exchange-admin-api.md §1.9).
+// many requests in flight (observed by https://github.com/GreyCorbel/ExoHelper; UNCONFIRMED).
 const ConcurrencyLimitText = "You have reached the maximum number of concurrent requests per tenant. Please wait and try again"
 
 // AnchorMailboxPrefix is the app-only X-AnchorMailbox value before "@<tenant>".
@@ -145,7 +145,7 @@ func (s *Server) serveInvokeCommand(w http.ResponseWriter, r *http.Request, rec 
 	}
 
 	if !known {
-		// Unknown (or not permitted) cmdlet: 403 with an empty body (reference §1.8, §7.1).
+		// Unknown (or not permitted) cmdlet: 403 with an empty body (seen by third-party clients; UNCONFIRMED).
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
@@ -327,7 +327,7 @@ func preferMaxPageSize(prefer string) int {
 	return 0
 }
 
-// writeExoError renders the InvokeCommand error envelope (reference exchange-admin-api.md §1.8)
+// writeExoError renders the InvokeCommand error envelope (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED)
 // with details[].message in the pipe or the JSON-string form.
 func (s *Server) writeExoError(w http.ResponseWriter, e *ExoError, form string) {
 	var detail string

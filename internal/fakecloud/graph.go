@@ -172,7 +172,7 @@ func (s *Server) authGraph(w http.ResponseWriter, r *http.Request) (tokenInfo, b
 }
 
 // decodeContentEncoding replaces a gzip request body by its plain bytes. It returns a non-zero
-// status and a message when the body cannot be read (reference graph-api.md §8.1: a body that
+// status and a message when the body cannot be read (https://github.com/microsoft/kiota-http-go/issues/183: a body that
 // says gzip but is not gzip is rejected).
 func decodeContentEncoding(r *http.Request) (int, string) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
@@ -261,8 +261,8 @@ func (s *Server) graphFault(w http.ResponseWriter, r *http.Request, write bool) 
 			}
 		} else {
 			times = append(times, now)
-			// Graph reports the share of the limit used once it is above 80 % (reference
-			// graph-api.md §4.3), here on admitted writes, with one decimal.
+			// Graph reports the share of the limit used once it is above 80 %
+			// (https://learn.microsoft.com/graph/throttling-limits), here on admitted writes, with one decimal.
 			if usage := float64(len(times)) / float64(k.WriteQuota); usage > 0.8 {
 				w.Header().Set("x-ms-throttle-limit-percentage", strconv.FormatFloat(math.Round(usage*10)/10, 'f', 1, 64))
 			}

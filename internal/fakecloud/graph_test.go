@@ -90,7 +90,7 @@ func TestGraphGzipBodies(t *testing.T) {
 	if resp.StatusCode != 201 || decodeJSON(t, b)["name"] != "zipped" {
 		t.Fatalf("gzip body: %d %s", resp.StatusCode, b)
 	}
-	// The kiota retry bug: header says gzip, body is plain JSON (reference §8.1).
+	// The kiota retry bug: header says gzip, body is plain JSON (https://github.com/microsoft/kiota-http-go/issues/183).
 	resp, b = f.graph(http.MethodPost, "/v1.0/testWidgets", tok, []byte(`{"name":"plain"}`),
 		map[string]string{"Content-Encoding": "gzip"})
 	code, msg := graphErr(t, b)

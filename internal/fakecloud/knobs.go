@@ -103,7 +103,7 @@ type Knobs struct {
 	// (no dependsOn), fully sequential (each request depends on the one before) or "same" (every
 	// dependent request depends on one request), with 400 "Batch should be either fully
 	// sequential or fully parallel" — Graph's documented limitation, whether it still applies is
-	// UNCONFIRMED (reference graph-api.md §4.1).
+	// UNCONFIRMED (https://learn.microsoft.com/graph/json-batching).
 	StrictBatchDependencies bool
 
 	// RandomSeed, when not 0, seeds the random source behind the ratios and the $batch response

@@ -26,8 +26,8 @@ const (
 	exchangeAppID = "00000002-0000-0ff1-ce00-000000000000"
 )
 
-// knownGraphResources and knownExchangeResources are the real clouds' resource URIs (reference
-// graph-api.md §2.1, exchange-admin-api.md §3.2); the fake's own endpoints are added at run time.
+// knownGraphResources and knownExchangeResources are the real clouds' resource URIs
+// (https://learn.microsoft.com/graph/deployments, https://learn.microsoft.com/exchange/reference/admin-api-get-started); the fake's own endpoints are added at run time.
 var (
 	knownGraphResources = []string{
 		"https://graph.microsoft.com", "https://microsoftgraph.chinacloudapi.cn",
@@ -62,7 +62,7 @@ func (s *Server) lookupToken(r *http.Request) (tokenInfo, string, bool) {
 	return ti, tok, ok
 }
 
-// loginHandler serves the Entra token service subset azidentity uses (graph-api.md §2.3).
+// loginHandler serves the Entra token service subset azidentity uses (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
 func (s *Server) loginHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleOpenIDConfig)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Migration batches (reference exchange-admin-api.md §4.6–4.9, §5, §7): New-, Get-, Set-, Start-,
+// Migration batches (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch and its siblings): New-, Get-, Set-, Start-,
 // Stop-, Complete- and Remove-MigrationBatch. A batch's transitional statuses advance when it is
 // polled with Get-MigrationBatch (Knobs.MigrationPollsPerStep polls per step):
 //
@@ -57,8 +57,8 @@ const (
 	userRemoving   = "Removing"
 )
 
-// Exception types of batch errors. Names follow the decompiled service where known (reference
-// §4.6); all are UNCONFIRMED against the live service.
+// Exception types of batch errors. Names follow third-party decompilations of the service where
+// known; all are UNCONFIRMED against the live service.
 const (
 	exMigrationPermanent   = "Microsoft.Exchange.Migration.MigrationPermanentException"
 	exParamNotSupported    = "Microsoft.Exchange.Migration.ParameterNotSupportedForMigrationTypeException"
@@ -139,7 +139,7 @@ func init() {
 	registerCmdlet("Remove-MigrationBatch", []string{"Identity", "Force", "Partition"}, cmdRemoveMigrationBatch)
 }
 
-// batchNotFound is the service's text for a missing batch (reference §1.8, third-party file).
+// batchNotFound is the service's text for a missing batch (seen in third-party code; UNCONFIRMED).
 func batchNotFound(id string) *ExoError {
 	return NotFound(fmt.Sprintf("The migration batch \"%s\" can't be found.", id))
 }
@@ -278,7 +278,7 @@ func listHasFold(list []string, v string) bool {
 	return false
 }
 
-// statusSummary maps a user status to MigrationUserStatusSummary (reference §4.10).
+// statusSummary maps a user status to MigrationUserStatusSummary (https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationuser).
 func statusSummary(status string) string {
 	switch status {
 	case userSynced:
@@ -332,7 +332,7 @@ func exoTime(t time.Time, utc bool) any {
 }
 
 // batchJSON renders a batch like Get-MigrationBatch. Counts are strings except TotalCount (the
-// service is inconsistent; reference §1.6 says decode leniently); SourceEndpoint is an object.
+// service is inconsistent; third-party clients decode leniently); SourceEndpoint is an object.
 func batchJSON(b *MigrationBatch) map[string]any {
 	c := countUsers(b)
 	str := func(n int) string { return strconv.Itoa(n) }

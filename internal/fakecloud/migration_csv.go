@@ -28,7 +28,7 @@ func csvConversionError(why string) *ExoError {
 		"the value to type \"System.Byte[]\": "+why+". Send {\"@odata.type\":\"#Exchange.ByteArrayType\",\"Data\":[bytes]}.")
 }
 
-// csvDataParam decodes -CSVData (reference §2.1): the module's form
+// csvDataParam decodes -CSVData (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch): the module's form
 // {"@odata.type":"#Exchange.ByteArrayType","Data":[0..255,...]} or a base64 string (the form one
 // C# client sends; UNCONFIRMED that the service accepts it). sent is false when the parameter is
 // absent or null.

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Migration users (reference §4.10, §4.11, §7): Get-MigrationUser, Get-MigrationUserStatistics and
+// Migration users (https://learn.microsoft.com/powershell/module/exchangepowershell/get-migrationuser): Get-MigrationUser, Get-MigrationUserStatistics and
 // Remove-MigrationUser. A user's Identity is its email address (or its Guid).
 
 func init() {
@@ -61,7 +61,7 @@ func mailboxGUID(st *State, addr string) string {
 }
 
 // userJSON renders a user like Get-MigrationUser. SyncedItemCount is a string and
-// SkippedItemCount a number (decode leniently, reference §1.6).
+// SkippedItemCount a number (decode leniently; observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED).
 func userJSON(st *State, b *MigrationBatch, u *MigrationUser) map[string]any {
 	var errSummary any
 	if u.ErrorSummary != "" {

@@ -12,7 +12,7 @@ func init() {
 	})
 }
 
-// subscribedSkuJSON renders a SKU in Graph's subscribedSku shape (reference graph-api.md §3.3):
+// subscribedSkuJSON renders a SKU in Graph's subscribedSku shape (https://learn.microsoft.com/graph/api/subscribedsku-list):
 // id "<accountId>_<skuId>", prepaidUnits and consumedUnits as JSON numbers.
 func subscribedSkuJSON(st *State, k SKU) map[string]any {
 	plans := make([]map[string]any, 0, len(k.ServicePlans))

@@ -1,6 +1,6 @@
 package fakecloud
 
-// The Graph /users routes (reference graph-api.md §3 and "Implications"): create with the
+// The Graph /users routes (https://learn.microsoft.com/graph/api/resources/user): create with the
 // documented validation, read/list with $select, $filter, $count and @odata.nextLink paging,
 // update, soft delete with the deleted-items container, and assignLicense with seat accounting on
 // the tenant's SKUs.
@@ -43,7 +43,7 @@ func init() {
 	})
 }
 
-// User is an Entra user of the fake tenant (Graph's user resource, reference graph-api.md §3.1).
+// User is an Entra user of the fake tenant (https://learn.microsoft.com/graph/api/resources/user).
 // Its key in State.Users is the id. The password is never stored: only a salted SHA-256 of it.
 type User struct {
 	// ID is the object id (a lower-case GUID).
@@ -118,7 +118,7 @@ type userProp struct {
 	def  bool // returned without $select
 }
 
-// userStringProps are the string properties in Graph's spelling with the limits of §3.1.
+// userStringProps are the string properties in Graph's spelling with the limits of https://learn.microsoft.com/graph/api/resources/user.
 var userStringProps = []userProp{
 	{"userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }, 113, true},
 	{"displayName", func(u *User) *string { return &u.DisplayName }, 256, true},
@@ -176,7 +176,8 @@ func userNotFoundError(key string) *userError {
 		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key)}
 }
 
-// Messages of the documented errors (reference graph-api.md §3.1, §3.2).
+// Messages of the errors of https://learn.microsoft.com/graph/api/user-post-users and https://learn.microsoft.com/graph/api/user-assignlicense
+// as clients observe them (partly UNCONFIRMED).
 const (
 	msgDuplicateUPN     = "Another object with the same value for property userPrincipalName already exists."
 	msgWeakPassword     = "The specified password does not comply with password complexity requirements. Please provide a different password."
@@ -197,10 +198,10 @@ func (s *Server) writeUserError(w http.ResponseWriter, err error) {
 
 // ---- validation ----------------------------------------------------------------------------
 
-// upnLocalChars are the characters allowed before the @ (§3.1).
+// upnLocalChars are the characters allowed before the @ (https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy).
 const upnLocalChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.-_!#^~"
 
-// validUPNSyntax checks the UPN policy of §3.1: local@domain, ≤64 before @, ≤48 after, ≤113 in
+// validUPNSyntax checks the UPN policy of https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy: local@domain, ≤64 before @, ≤48 after, ≤113 in
 // all, allowed characters, no "." first or right before the @.
 func validUPNSyntax(upn string) bool {
 	local, domain, ok := strings.Cut(upn, "@")
@@ -254,7 +255,7 @@ func validUsageLocation(v string) bool {
 	return err == nil && reg.IsCountry() && strings.EqualFold(reg.String(), v)
 }
 
-// passwordComplex applies the cloud password policy of §3.1: 8–256 ASCII characters from at
+// passwordComplex applies the cloud password policy of https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy: 8–256 ASCII characters from at
 // least 3 of lower case, upper case, digits and symbols (space included). The banned-password
 // list is not modelled.
 func passwordComplex(pw string) bool {
@@ -386,7 +387,7 @@ func parseUserBody(r *http.Request, create bool) (userPatch, *userError) {
 	}
 
 	if create {
-		// Required properties (§3.1). The wording for a missing one is UNCONFIRMED.
+		// Required properties (https://learn.microsoft.com/graph/api/user-post-users). The wording for a missing one is UNCONFIRMED.
 		for _, req := range []string{"accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"} {
 			missing := false
 			switch req {
@@ -451,7 +452,7 @@ func parseUserBody(r *http.Request, create bool) (userPatch, *userError) {
 	return p, nil
 }
 
-// checkUserString applies the limits of §3.1 to one string property.
+// checkUserString applies the limits of https://learn.microsoft.com/graph/api/resources/user to one string property.
 func checkUserString(name, v string) *userError {
 	prop := findUserProp(name)
 	if v == "" || (prop.max > 0 && len([]rune(v)) > prop.max) {
@@ -671,7 +672,7 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
-// defaultUserProps are returned without $select (§3.4).
+// defaultUserProps are returned without $select (https://learn.microsoft.com/graph/api/resources/user).
 var defaultUserProps = func() map[string]bool {
 	m := map[string]bool{"id": true, "businessPhones": true, "mail": true, "securityIdentifier": true}
 	for _, p := range userStringProps {
@@ -1417,7 +1418,7 @@ func tokenizeFilter(src string) ([]filterToken, error) {
 
 // filterParser is a recursive-descent parser for the subset of OData $filter the fake supports on
 // users: eq, ne, in, startswith(), endswith(), not, and, or, parentheses; string, boolean and null
-// literals. ne, not and endswith are advanced queries (reference graph-api.md §4.4).
+// literals. ne, not and endswith are advanced queries (https://learn.microsoft.com/graph/aad-advanced-queries).
 type filterParser struct {
 	toks     []filterToken
 	pos      int

@@ -71,7 +71,7 @@ type BulkOptions struct {
 	// OnProgress is called after each op finishes (from one goroutine at a time).
 	OnProgress func(done, total int)
 	// WriteQuota and WriteWindow describe the tenant's write quota (Entra: 3,000 writes per 150 s
-	// per app and tenant, reference/graph-api.md §4.3). When both are set, write sub-requests are
+	// per app and tenant, https://learn.microsoft.com/graph/throttling-limits). When both are set, write sub-requests are
 	// paced by a token bucket just under the quota, so the service rarely has to throttle.
 	WriteQuota  int
 	WriteWindow time.Duration
@@ -79,7 +79,7 @@ type BulkOptions struct {
 
 // Bulk limits and pacing.
 const (
-	maxBatchSize       = 20 // Graph's $batch limit (reference/graph-api.md §4.1)
+	maxBatchSize       = 20 // Graph's $batch limit (https://learn.microsoft.com/graph/json-batching)
 	defaultConcurrency = 4
 	maxConcurrency     = 16
 	quotaShare         = 0.97 // share of the write quota the token bucket aims at

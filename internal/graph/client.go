@@ -102,7 +102,7 @@ func (c *Client) subscribedSkus() *subscribedskus.SubscribedSkusRequestBuilder {
 }
 
 // defaultValidHosts are the hosts msgraph-sdk-go-core attaches a token to by default
-// (reference/graph-api.md §2.3). Any other host would silently get no Authorization header.
+// (https://learn.microsoft.com/graph/sdks/national-clouds). Any other host would silently get no Authorization header.
 var defaultValidHosts = []string{
 	"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "graph.microsoft.de",
 	"microsoftgraph.chinacloudapi.cn", "canary.graph.microsoft.com",
@@ -135,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 		switch m.(type) {
 		case *khttp.RetryHandler, khttp.RetryHandler:
 			// Replaced by httpx.RetryTransport below the compression handler: kiota's retry
-			// resends an uncompressed body under a gzip header (reference/graph-api.md §8.1).
+			// resends an uncompressed body under a gzip header (https://github.com/microsoft/kiota-http-go/issues/183).
 			continue
 		}
 		mw = append(mw, m)

@@ -142,7 +142,7 @@ func TestGzipBodiesAndReadAfterWriteLag(t *testing.T) {
 
 // TestRetryResendsTheCompressedBody: a gzip POST answered 429 is retried with the same
 // compressed bytes (kiota's own retry handler would resend the raw body under a gzip header,
-// reference/graph-api.md §8.1).
+// https://github.com/microsoft/kiota-http-go/issues/183).
 func TestRetryResendsTheCompressedBody(t *testing.T) {
 	f := testutil.StartFake(t, nil, fakecloud.Knobs{ThrottleRatio: 0.6, RetryAfter: 0.02, RandomSeed: 11})
 	c := newGraph(t, f, "")

@@ -10,7 +10,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 )
 
-// Domain is a tenant domain (reference/graph-api.md §1.1).
+// Domain is a tenant domain (https://learn.microsoft.com/graph/api/resources/domain).
 type Domain struct {
 	ID                 string
 	AuthenticationType string
@@ -122,7 +122,7 @@ func (c *Client) DeleteDomain(ctx context.Context, name string) error {
 }
 
 // ForceDeleteDomain starts the asynchronous forceDelete, which renames every reference to the
-// initial domain (reference/graph-api.md §1.6).
+// initial domain (https://learn.microsoft.com/graph/api/domain-forcedelete).
 func (c *Client) ForceDeleteDomain(ctx context.Context, name string, disableUserAccounts bool) error {
 	body := domains.NewItemForceDeletePostRequestBody()
 	body.SetDisableUserAccounts(&disableUserAccounts)
@@ -189,7 +189,7 @@ func (c *Client) ServiceConfigurationRecords(ctx context.Context, name string) (
 }
 
 // recordsFrom maps the SDK's polymorphic records (resolved from @odata.type with its leading #,
-// reference/graph-api.md §8.6). A record the SDK could not type keeps its fields in
+// https://github.com/microsoftgraph/msgraph-sdk-go/blob/main/models/domain_dns_record.go). A record the SDK could not type keeps its fields in
 // AdditionalData; those are read too, so a `#`-less @odata.type does not lose data.
 func recordsFrom(in []models.DomainDnsRecordable) []dns.ServiceRecord {
 	out := make([]dns.ServiceRecord, 0, len(in))

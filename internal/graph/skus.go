@@ -32,7 +32,7 @@ type ServicePlan struct {
 
 // Available is the number of seats that can still be assigned: enabled plus warning (the grace
 // period) minus consumed, never negative. Microsoft does not document the formula; this is the
-// community reading (reference/graph-api.md §3.3).
+// community reading (https://github.com/microsoftgraph/microsoft-graph-docs/issues/16282).
 func (s SubscribedSku) Available() int {
 	n := s.Enabled + s.Warning - s.Consumed
 	if n < 0 {

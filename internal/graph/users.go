@@ -24,7 +24,7 @@ type AssignedLicense struct {
 	DisabledPlans []string
 }
 
-// User is an Entra user with the properties the provider manages (reference/graph-api.md §3.1).
+// User is an Entra user with the properties the provider manages (https://learn.microsoft.com/graph/api/resources/user).
 // Empty strings mean "not set".
 type User struct {
 	ID, UserPrincipalName, MailNickname, DisplayName, GivenName, Surname, JobTitle, Department, CompanyName,
@@ -224,7 +224,7 @@ func patchBody(ch UserChanges) (map[string]any, error) {
 }
 
 // assignBody is the POST /users/{id}/assignLicense body. Both arrays are always sent
-// (reference/graph-api.md §3.2: whether they are required is UNCONFIRMED).
+// (https://learn.microsoft.com/graph/api/user-assignlicense: whether they are required is UNCONFIRMED).
 func assignBody(add []AssignedLicense, remove []string) map[string]any {
 	adds := make([]map[string]any, 0, len(add))
 	for _, l := range add {
@@ -386,7 +386,7 @@ func (c *Client) createdRecently(idOrUPN string) bool {
 }
 
 // onRecentUser runs call; when it answers 404 for a user this process has just created, it is
-// read-after-write lag (reference/graph-api.md §4.4) and call is repeated with a growing delay
+// read-after-write lag (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/) and call is repeated with a growing delay
 // until it answers something else or ctx ends (lagBound without a deadline). A 404 on any other
 // user is returned at once.
 func (c *Client) onRecentUser(ctx context.Context, idOrUPN string, call func(ctx context.Context) error) error {
@@ -408,7 +408,7 @@ func (c *Client) onRecentUser(ctx context.Context, idOrUPN string, call func(ctx
 }
 
 // CreateUser creates a user (POST /users) and returns it as written, with the id Graph assigned.
-// The answer of the write is trusted: nothing is read back (reference/graph-api.md §4.4).
+// The answer of the write is trusted: nothing is read back (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
 func (c *Client) CreateUser(ctx context.Context, u NewUser) (*User, error) {
 	op := "create user " + u.UserPrincipalName
 	ri, err := c.newRequest(abstractions.POST, "/users", nil, createBody(u))
@@ -639,8 +639,8 @@ func (g GoneUser) Evidence() string {
 }
 
 // absenceWait bounds how long ReadUsersByID keeps reading a user that answers 404 without being
-// in the deleted items: longer than Entra's replication lag (seconds, reference graph-api.md
-// §4.4), short enough that a refresh of a user deleted permanently does not hang.
+// in the deleted items: longer than Entra's replication lag (seconds,
+// https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/), short enough that a refresh of a user deleted permanently does not hang.
 var absenceWait = lagBound
 
 // minNotFoundReads and minAbsence are what a user outside the deleted items needs to count as

@@ -47,7 +47,7 @@ func DefaultRetryable(resp *http.Response, _ []byte) bool {
 // RetryTransport retries a request on the wire. It sits below any middleware that rewrites the
 // body (such as kiota's gzip compression), so a retry resends exactly the bytes of the first
 // attempt with the same headers — which kiota's own retry handler does not do
-// (reference/graph-api.md §8.1).
+// (https://github.com/microsoft/kiota-http-go/issues/183).
 type RetryTransport struct {
 	Base   http.RoundTripper
 	Policy RetryPolicy

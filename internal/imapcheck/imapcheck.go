@@ -28,7 +28,7 @@ const (
 )
 
 // Limits of Exchange Online IMAP migrations
-// (reference/exchange-admin-api.md section 5.2).
+// (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/migrating-imap-mailboxes).
 const (
 	// MaxItemBytes is the largest message that migrates: 35 MB. Messages
 	// larger than this (SEARCH LARGER 36700160) are counted in ItemsOver35MB.

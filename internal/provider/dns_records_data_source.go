@@ -56,7 +56,7 @@ var recordAttrTypes = map[string]attr.Type{
 	"supported_service": types.StringType,
 }
 
-// dnspodAttrTypes are exactly tencentcloud_dnspod_record's arguments (reference/graph-api.md §7),
+// dnspodAttrTypes are exactly tencentcloud_dnspod_record's arguments (https://registry.terraform.io/providers/tencentcloudstack/tencentcloud/latest/docs/resources/dnspod_record),
 // so each element can be splatted into the resource.
 var dnspodAttrTypes = map[string]attr.Type{
 	"domain": types.StringType, "sub_domain": types.StringType, "record_type": types.StringType, "record_line": types.StringType,

@@ -45,8 +45,8 @@ func pod(key, attr string) tfjsonpath.Path {
 	return tfjsonpath.New("dnspod_records").AtMapKey(key).AtMapKey(attr)
 }
 
-// TestAccDNSRecords checks the cutover records field by field against reference/graph-api.md
-// §1.10 (global) and §2.2 (21Vianet), plans for_each over dnspod_records with known keys, and
+// TestAccDNSRecords checks the cutover records field by field against
+// https://learn.microsoft.com/microsoft-365/admin/get-help-with-domains/create-dns-records-at-any-dns-hosting-provider (global and ?view=o365-21vianet), plans for_each over dnspod_records with known keys, and
 // checks that what the DNSPod stand-in published answers in DNS.
 func TestAccDNSRecords(t *testing.T) {
 	cases := []struct {

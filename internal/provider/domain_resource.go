@@ -40,7 +40,7 @@ func NewDomainResource() resource.Resource { return &domainResource{} }
 type domainResource struct{ clients *Clients }
 
 // settableServices are the only supportedServices values Graph accepts in a PATCH
-// (reference/graph-api.md §1.1).
+// (https://learn.microsoft.com/graph/api/resources/domain).
 var settableServices = []string{"Email", "OfficeCommunicationsOnline", "Yammer"}
 
 var domainPermissions = diag.Permissions{Graph: []string{"Domain.ReadWrite.All"}}

@@ -39,7 +39,7 @@ type imapMigrationEndpointResource struct{ clients *Clients }
 // migrationPermissions is what every migration cmdlet needs.
 var migrationPermissions = diag.Permissions{Exchange: diag.ExchangeRole}
 
-// Service defaults of New-MigrationEndpoint (reference/exchange-admin-api.md §4.1).
+// Service defaults of New-MigrationEndpoint (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationendpoint).
 const (
 	defaultMaxConcurrentMigrations       = 100
 	defaultMaxConcurrentIncrementalSyncs = 20

@@ -111,7 +111,7 @@ func (d *subscribedSkusDataSource) Configure(_ context.Context, req datasource.C
 	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// skuPermissions are what GET /subscribedSkus needs (reference/graph-api.md §3.3).
+// skuPermissions are what GET /subscribedSkus needs (https://learn.microsoft.com/graph/api/subscribedsku-list).
 var skuPermissions = diag.Permissions{Graph: []string{"LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"}}
 
 func (d *subscribedSkusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

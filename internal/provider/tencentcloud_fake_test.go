@@ -22,7 +22,7 @@ import (
 )
 
 // tencentcloudArguments is tencentcloud_dnspod_record's argument table as its documentation gives
-// it (reference/graph-api.md §7): name -> type, required. The test provider below implements exactly
+// it (https://registry.terraform.io/providers/tencentcloudstack/tencentcloud/latest/docs/resources/dnspod_record): name -> type, required. The test provider below implements exactly
 // this schema, and m365_dns_records.dnspod_records must fit it.
 var tencentcloudArguments = map[string]struct {
 	typ      string

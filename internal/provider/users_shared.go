@@ -26,7 +26,8 @@ import (
 // checks, a short-lived per-tenant cache of the reads those checks need, temporary passwords and
 // the per-user lock of licence changes.
 
-// userPermissions are what creating users and assigning licences needs (reference/graph-api.md §3).
+// userPermissions are what creating users and assigning licences needs (https://learn.microsoft.com/graph/api/user-post-users,
+// https://learn.microsoft.com/graph/api/user-assignlicense).
 var userPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
 
 // passwordPermissions are what resetting a password needs in application-only access.
@@ -776,7 +777,7 @@ func upnProblem(upn string) string {
 }
 
 // Password classes for generated temporary passwords: Entra's rule is 8-256 characters from at
-// least three of four classes (reference/graph-api.md §3.1). Look-alike characters and quotes
+// least three of four classes (https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy). Look-alike characters and quotes
 // are left out so the password can be read out or pasted into a CSV.
 const (
 	pwUpper   = "ABCDEFGHJKLMNPQRSTUVWXYZ"

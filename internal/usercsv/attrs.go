@@ -67,7 +67,7 @@ var attrInfo = [numAttrs]struct {
 	aOtherMails:        {"other_mails", "otherMails", 250}, // per value
 }
 
-// Limits from Microsoft Graph (reference graph-api.md §3.1) that are not a
+// Limits from Microsoft Graph (https://learn.microsoft.com/graph/api/resources/user) that are not a
 // single field length.
 const (
 	maxUPNLocal       = 64  // characters before the @
