@@ -1,9 +1,10 @@
 // Package exchange is a client for Exchange Online's admin API InvokeCommand endpoint
 // (POST {host}/adminapi/beta/{tenant}/InvokeCommand), the HTTP form of the PowerShell cmdlets
-// that manage migration endpoints and batches (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch and its siblings). The
-// endpoint is undocumented (its shapes are observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED;
-// see https://michev.info/blog/post/5822/all-you-need-to-know-about-exchange-online-admin-api-or-how-to-run-cmdlets-without-powershell);
-// this client decodes leniently and classifies the service's errors.
+// that manage migration endpoints and batches
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch and its
+// siblings). The endpoint is undocumented: its shapes are observed in the ExchangeOnlineManagement
+// module's traffic (UNCONFIRMED; see https://michev.info/blog/post/5822/all-you-need-to-know-about-exchange-online-admin-api-or-how-to-run-cmdlets-without-powershell),
+// so this client decodes leniently and classifies the service's errors.
 package exchange
 
 import (

@@ -9,7 +9,7 @@ import (
 
 // The service's JSON is loosely typed: counts arrive as numbers or numeric strings, Unlimited
 // values as "Unlimited", identities as strings or objects, enums as strings or {"Value": ..}
-// (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED). These accessors accept every form seen.
+// (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED). These accessors accept every form seen.
 
 // String returns a property as text: a JSON string, a number or bool in its text form, or the
 // Name/Id/Value/DisplayName of an object.
@@ -132,7 +132,7 @@ func (o Object) Time(key string) time.Time {
 }
 
 // ByteArray encodes CSVData-style byte[] parameters as the module does:
-// {"@odata.type":"#Exchange.ByteArrayType","Data":[bytes as numbers]} (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED; the
+// {"@odata.type":"#Exchange.ByteArrayType","Data":[bytes as numbers]} (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED; the
 // array-of-numbers form follows the $metadata declaration Collection(Edm.Byte); UNCONFIRMED live,
 // the base64 string form is the documented alternative of one C# client).
 func ByteArray(data []byte) map[string]any {

@@ -98,7 +98,7 @@ type wireError struct {
 
 // decodeError turns a non-2xx answer into *Error, reading both forms of details[].message:
 // "<id>|<ExceptionType>|<text>" and the JSON string {"Message":..,"TypeName":..}
-// (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED).
+// (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED).
 func decodeError(cmdlet string, resp *http.Response, body []byte) *Error {
 	e := &Error{Cmdlet: cmdlet, HTTPStatus: resp.StatusCode, ExceptionType: resp.Header.Get("X-ExceptionType")}
 	text := strings.TrimSpace(strings.Trim(string(body), "\x00"))
@@ -186,7 +186,7 @@ func classify(e *Error, raw string) Kind {
 }
 
 // adminErrors turns a non-empty @adminapi.errors of a 200 answer into an error: the cmdlet wrote
-// non-terminating errors (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED).
+// non-terminating errors (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED).
 func adminErrors(cmdlet string, raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == "[]" {
 		return nil

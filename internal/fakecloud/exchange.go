@@ -327,7 +327,7 @@ func preferMaxPageSize(prefer string) int {
 	return 0
 }
 
-// writeExoError renders the InvokeCommand error envelope (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED)
+// writeExoError renders the InvokeCommand error envelope (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED)
 // with details[].message in the pipe or the JSON-string form.
 func (s *Server) writeExoError(w http.ResponseWriter, e *ExoError, form string) {
 	var detail string

@@ -61,7 +61,7 @@ func enumTypeName(param string) string {
 }
 
 // endpointJSON renders an endpoint like Get-MigrationEndpoint. Unlimited<int> values and counts
-// are strings (observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED); Port is a number; typed dynamic properties carry OData annotations.
+// are strings (observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED); Port is a number; typed dynamic properties carry OData annotations.
 func endpointJSON(e MigrationEndpoint) map[string]any {
 	return map[string]any{
 		"Identity":                      e.Name,

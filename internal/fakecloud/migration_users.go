@@ -61,7 +61,7 @@ func mailboxGUID(st *State, addr string) string {
 }
 
 // userJSON renders a user like Get-MigrationUser. SyncedItemCount is a string and
-// SkippedItemCount a number (decode leniently; observed in the ExchangeOnlineManagement module's requests; UNCONFIRMED).
+// SkippedItemCount a number (decode leniently; observed in the ExchangeOnlineManagement module's traffic; UNCONFIRMED).
 func userJSON(st *State, b *MigrationBatch, u *MigrationUser) map[string]any {
 	var errSummary any
 	if u.ErrorSummary != "" {
