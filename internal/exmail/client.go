@@ -110,7 +110,8 @@ type Config struct {
 	// Secrets holds the secret of each app the caller will use; a call to an app without one
 	// fails with ErrNoSecret.
 	Secrets map[App]string
-	// HTTPClient, when nil, is a client with a 60 s timeout.
+	// HTTPClient, when nil, is a client with a 60 s timeout that logs each exchange through
+	// httpx.LogTransport (service "exmail").
 	HTTPClient *http.Client
 	// RequestsPerSecond paces requests (default 5; no rate is documented, Tencent calls its
 	// limits confidential).
@@ -161,7 +162,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		hc = &http.Client{Timeout: 60 * time.Second, Transport: &httpx.LogTransport{Base: http.DefaultTransport, Service: "exmail"}}
 	}
 	rps := cfg.RequestsPerSecond
 	if rps <= 0 {

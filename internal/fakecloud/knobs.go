@@ -433,8 +433,9 @@ const (
 // their creation, batches that take several polls per step) without waiting hours. Each field
 // gives the real figure and the scaled one; fields not set stay instant.
 //
-// It is not the default of Knobs{} (nor of the provider's tests): select it with
-// Seed.Timing = "realistic", `fakecloud -timing realistic`, or Options.Knobs = RealisticTiming().
+// It is not the default of Knobs{} nor of cmd/fakecloud; the provider's acceptance tests (newTestEnv)
+// and the demo select it. Select it with Seed.Timing = "realistic", `fakecloud -timing realistic`,
+// or Options.Knobs = RealisticTiming().
 func RealisticTiming() Knobs {
 	return Knobs{
 		// Real: Exchange Online creates the mailbox "typically" within 30 minutes of licensing, up

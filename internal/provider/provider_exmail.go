@@ -2,11 +2,9 @@ package provider
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -14,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
-	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
 
 // exmailModel is the provider's exmail block: Tencent Exmail's open API, used only by the
@@ -126,8 +123,8 @@ func (c *Clients) exmailClient(d *diagList, what string, apps ...exmail.App) *ex
 		return nil
 	}
 	s.once.Do(func() {
-		hc := &http.Client{Timeout: 60 * time.Second, Transport: &httpx.LogTransport{Base: http.DefaultTransport, Service: "exmail"}}
-		s.client, s.err = exmail.New(exmail.Config{Endpoint: s.endpoint, CorpID: s.corpID, Secrets: s.secrets, HTTPClient: hc})
+		// exmail.New's default HTTP client logs through httpx.LogTransport: the provider speaks no HTTP.
+		s.client, s.err = exmail.New(exmail.Config{Endpoint: s.endpoint, CorpID: s.corpID, Secrets: s.secrets})
 	})
 	if s.err != nil {
 		d.AddAttributeError(path.Root("exmail").AtName("endpoint"), "Invalid Exmail Configuration", fmt.Sprintf("While %s: %s.", what, s.err))
