@@ -62,7 +62,7 @@ resource "m365_dkim" "company" {
   domain       = m365_domain_verification.company.domain
   dns_resolver = var.dns_resolver
 
-  timeouts {
+  timeouts = {
     update = "2h"
   }
 }

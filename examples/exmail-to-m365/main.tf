@@ -26,7 +26,7 @@ resource "m365_domain_verification" "company" {
   domain       = m365_domain.company.name
   dns_resolver = var.dns_resolver
 
-  timeouts {
+  timeouts = {
     create = "30m"
   }
 }

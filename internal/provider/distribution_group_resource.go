@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -111,9 +110,7 @@ func (r *distributionGroupResource) Schema(ctx context.Context, _ resource.Schem
 			"accept_messages_only_from": schema.SetAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "When set, only these senders (users, or groups whose members may then send) may send to the group (`AcceptMessagesOnlyFromSendersOrMembers`). Exmail's `allow_type` 2 (group members only) is the group's own address; 3 (listed senders) is its `allow_userlist`. Removing the attribute clears the restriction.",
 				Validators:          []validator.Set{emailSet()}},
-		},
-		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, distributionGroupTimeouts),
 		},
 	}
 }
@@ -280,7 +277,7 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Create(ctx, 30*time.Minute)
+	timeout, d := m.Timeouts.Create(ctx, distributionGroupTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -440,7 +437,7 @@ func (r *distributionGroupResource) Read(ctx context.Context, req resource.ReadR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 5*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, distributionGroupTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -459,7 +456,7 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 30*time.Minute)
+	timeout, d := plan.Timeouts.Update(ctx, distributionGroupTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -525,7 +522,7 @@ func (r *distributionGroupResource) Delete(ctx context.Context, req resource.Del
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, distributionGroupTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

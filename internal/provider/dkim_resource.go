@@ -102,9 +102,7 @@ func (r *dkimResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "The DNS server (`host:port`) the provider asks for the CNAMEs, to decide whether to wait at create and to explain a failure. Defaults to the first nameserver of `/etc/resolv.conf`. It does not influence Microsoft's own check."},
 			"dnspod_records": schema.MapNestedAttribute{Computed: true, NestedObject: dnspodResourceSchema(),
 				MarkdownDescription: "The two CNAMEs keyed `dkim_selector1` and `dkim_selector2`, each with exactly the arguments of `tencentcloud_dnspod_record` (the shape of `m365_dns_records.dnspod_records`). The keys are known at plan time, so `for_each` over this map works in the configuration that creates the resource."},
-		},
-		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, dkimTimeouts),
 		},
 	}
 }
@@ -157,7 +155,7 @@ func (r *dkimResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Create(ctx, 30*time.Minute)
+	timeout, d := m.Timeouts.Create(ctx, dkimTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -323,7 +321,7 @@ func (r *dkimResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 5*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, dkimTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -349,7 +347,7 @@ func (r *dkimResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 30*time.Minute)
+	timeout, d := plan.Timeouts.Update(ctx, dkimTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -383,7 +381,7 @@ func (r *dkimResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, dkimTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

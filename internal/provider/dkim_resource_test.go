@@ -21,7 +21,7 @@ func dkimConfig(resolver, timeout string, publish bool) string {
 resource "m365_dkim" "d" {
   domain       = "contoso.com"
   dns_resolver = %q
-  timeouts {
+  timeouts = {
     update = %q
   }
 }

@@ -39,7 +39,7 @@ func verification(resolver, timeout string) string {
 resource "m365_domain_verification" "v" {
   domain       = m365_domain.d.name
   dns_resolver = %q
-  timeouts {
+  timeouts = {
     create = %q
   }
   depends_on = [tencentcloud_dnspod_record.txt]

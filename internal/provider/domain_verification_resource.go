@@ -65,9 +65,7 @@ func (r *domainVerificationResource) Schema(ctx context.Context, _ resource.Sche
 			"expected_txt": schema.StringAttribute{Computed: true, MarkdownDescription: "The TXT value Microsoft looks for at the zone apex.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"is_verified":  schema.BoolAttribute{Computed: true, MarkdownDescription: "True once verified."},
 			"attempts":     schema.Int64Attribute{Computed: true, MarkdownDescription: "How many verify calls the create needed."},
-		},
-		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true}),
+			"timeouts":     timeoutsAttribute(ctx, domainVerificationTimeouts),
 		},
 	}
 }
@@ -82,7 +80,7 @@ func (r *domainVerificationResource) Create(ctx context.Context, req resource.Cr
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Create(ctx, 30*time.Minute)
+	timeout, d := m.Timeouts.Create(ctx, domainVerificationTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -177,7 +175,7 @@ func (r *domainVerificationResource) Read(ctx context.Context, req resource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 5*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, domainVerificationTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

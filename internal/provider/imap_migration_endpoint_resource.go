@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -122,7 +121,7 @@ func (r *imapMigrationEndpointResource) Schema(ctx context.Context, _ resource.S
 			"active_incremental_sync_count": schema.Int64Attribute{
 				Computed: true, MarkdownDescription: "Incremental syncs running through this endpoint, at the last refresh.",
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, migrationEndpointTimeouts),
 		},
 	}
 }
@@ -178,7 +177,7 @@ func (r *imapMigrationEndpointResource) Create(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, 10*time.Minute)
+	timeout, d := plan.Timeouts.Create(ctx, migrationEndpointTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -294,7 +293,7 @@ func (r *imapMigrationEndpointResource) Read(ctx context.Context, req resource.R
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 5*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, migrationEndpointTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -313,7 +312,7 @@ func (r *imapMigrationEndpointResource) Update(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 10*time.Minute)
+	timeout, d := plan.Timeouts.Update(ctx, migrationEndpointTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -393,7 +392,7 @@ func (r *imapMigrationEndpointResource) Delete(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, migrationEndpointTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

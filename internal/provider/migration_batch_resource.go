@@ -261,7 +261,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 					"last_sync":         schema.StringAttribute{Computed: true, MarkdownDescription: "Time of the last successful sync (RFC 3339), empty before the first."},
 				}},
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, migrationBatchTimeouts),
 		},
 	}
 	addExmailCredentialAttributes(resp.Schema.Attributes) // Exmail credentials (migration_credentials.go)
@@ -506,7 +506,7 @@ func (r *migrationBatchResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, migrationBatchTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -526,7 +526,7 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 2*time.Hour)
+	timeout, d := plan.Timeouts.Update(ctx, migrationBatchTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -787,7 +787,7 @@ func (r *migrationBatchResource) Delete(ctx context.Context, req resource.Delete
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 30*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, migrationBatchTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -26,7 +26,7 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, 2*time.Hour)
+	timeout, d := plan.Timeouts.Create(ctx, migrationBatchTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -127,7 +126,7 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		MarkdownDescription: "Domains that the same apply adds and verifies (with `m365_domain_verification`, which this resource must then depend on). " +
 			"The plan-time check that the user name's domain is a verified domain of the tenant accepts them.",
 		Validators: []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}}
-	attrs["timeouts"] = timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true})
+	attrs["timeouts"] = timeoutsAttribute(ctx, userTimeouts)
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Microsoft 365 user (Microsoft Graph `/users`) with its licences, made for `for_each` over `m365_users_csv.users`. " +
 			"For hundreds or thousands of users `m365_users` is much faster: it writes through `$batch` at the tenant's write quota and refreshes with a few list calls.",
@@ -344,7 +343,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, 10*time.Minute)
+	timeout, d := plan.Timeouts.Create(ctx, userTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -458,7 +457,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 5*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, userTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -562,7 +561,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 10*time.Minute)
+	timeout, d := plan.Timeouts.Update(ctx, userTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -677,7 +676,7 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, userTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -142,7 +142,7 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"`account_enabled`, and, when `licenses` is set, `licenses`: the configured SKUs the user holds with the configured disabled plans. " +
 					"A change in `users`, or one made outside Terraform (an attribute edited in the admin centre, a licence removed), shows in the plan as a change of this document, attribute by attribute. " +
 					"Read one with `jsondecode(m365_users.x.attributes[\"alice@contoso.com\"]).department`. Its keys are known at plan time."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, usersTimeouts),
 		},
 	}
 }
@@ -649,7 +649,7 @@ func (r *usersResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, 60*time.Minute)
+	timeout, d := plan.Timeouts.Create(ctx, usersTimeouts.Create)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -671,7 +671,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, 60*time.Minute)
+	timeout, d := plan.Timeouts.Update(ctx, usersTimeouts.Update)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -1089,7 +1089,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, 10*time.Minute)
+	timeout, d := m.Timeouts.Read(ctx, usersTimeouts.Read)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -1211,7 +1211,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		tflog.Warn(ctx, "m365_users is being replaced: its users are kept for the new object to adopt")
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, 60*time.Minute)
+	timeout, d := m.Timeouts.Delete(ctx, usersTimeouts.Delete)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

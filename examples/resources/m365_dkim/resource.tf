@@ -3,7 +3,7 @@
 resource "m365_dkim" "contoso" {
   domain = "contoso.com"
 
-  timeouts {
+  timeouts = {
     update = "2h" # Microsoft may take from minutes to days to see new CNAMEs
   }
 }

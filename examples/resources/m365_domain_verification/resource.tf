@@ -21,7 +21,7 @@ resource "m365_domain_verification" "company" {
   domain = m365_domain.company.name
 
   # Retries until Microsoft sees the TXT record; DNSPod usually propagates within minutes.
-  timeouts {
+  timeouts = {
     create = "30m"
   }
 

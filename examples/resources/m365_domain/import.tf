@@ -1,0 +1,5 @@
+# Terraform 1.5 and later: import in the plan, reviewed before apply. The id is the domain name.
+import {
+  to = m365_domain.company
+  id = "contoso.com"
+}
