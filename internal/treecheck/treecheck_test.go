@@ -2,6 +2,7 @@ package treecheck
 
 import (
 	"bufio"
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,13 +40,12 @@ func TestNoCitationOutsideTheRepository(t *testing.T) {
 			return nil
 		}
 		checked++
-		f, err := os.Open(path)
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
 		rel, _ := filepath.Rel(root, path)
-		sc := bufio.NewScanner(f)
+		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 		for n := 1; sc.Scan(); n++ {
 			if m := outsidePath.FindString(sc.Text()); m != "" {
