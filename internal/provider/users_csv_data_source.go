@@ -109,7 +109,7 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"users": schema.MapAttribute{
 				Computed: true,
 				MarkdownDescription: "The valid rows, keyed by user principal name, with every attribute Microsoft Graph takes from a CSV. " +
-					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name + last name. " +
+					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name and last name in the order of their script: `San Zhang` for Latin names, surname first with no space for Chinese, Japanese and Korean ones (`张` + `三` → `张三`, `欧阳` + `修` → `欧阳修`). " +
 					"Shaped for `m365_users.users` and for `for_each` over `m365_user`. Each user is an object of:" + attrsDoc(userAttrs),
 				// A map of objects, not a map of nested attributes: the framework walks every value of
 				// a nested attribute several times against the schema, which made 50,000 rows cost

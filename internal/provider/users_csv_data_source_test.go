@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
@@ -215,4 +216,43 @@ func TestOptionPath(t *testing.T) {
 			t.Errorf("optionPath(%q) = %s, want %s", msg, got, want)
 		}
 	}
+}
+
+// TestAccUsersCSVNameOrder: an admin-centre CSV without a Display Name column plans each derived
+// display name in the order of its script (surname first with no space for Chinese, Japanese and
+// Korean names, including a compound surname; given name first for Latin ones), and the tenant
+// gets those names.
+func TestAccUsersCSVNameOrder(t *testing.T) {
+	e := newTestEnv(t, usersSeed(25, 3), fakecloud.Knobs{})
+	csv := "User Name,First Name,Last Name,Department\n" +
+		"zhang.san@corp.com,三,张,技术部\n" +
+		"ouyang.xiu@corp.com,修,欧阳,技术部\n" +
+		"yamada.taro@corp.com,太郎,山田,Sales\n" +
+		"kim.minjun@corp.com,민준,김,Sales\n" +
+		"li.si@corp.com,Si,Li,Sales\n"
+	want := map[string]string{
+		"zhang.san@corp.com":   "张三",
+		"ouyang.xiu@corp.com":  "欧阳修",
+		"yamada.taro@corp.com": "山田太郎",
+		"kim.minjun@corp.com":  "김민준",
+		"li.si@corp.com":       "Si Li",
+	}
+	addr := "m365_users.staff"
+	var planned []plancheck.PlanCheck
+	for upn, name := range want {
+		planned = append(planned, plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey(upn), userDoc("display_name", name)))
+	}
+	accParallelTest(t, resource.TestStep{
+		Config:           e.config(usersConfig(csv, "")),
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: planned},
+		Check: func(*terraformState) error {
+			live := liveUsers(e.fake)
+			for upn, name := range want {
+				if got := live[upn].DisplayName; got != name {
+					return fmt.Errorf("%s has display name %q in the tenant, want %q", upn, got, name)
+				}
+			}
+			return nil
+		},
+	})
 }

@@ -169,7 +169,9 @@ func headerKey(h string) string {
 // have fewer fields than the header (the missing ones are empty) or extra
 // empty ones, but not more non-empty ones. Rows whose fields are all empty are
 // skipped. mail_nickname defaults to the part of
-// the user name before the @, display_name to "given_name surname". Limits
+// the user name before the @, display_name to FullName(given_name, surname):
+// "given_name surname" for Latin names, surname then given name with no space
+// for Chinese, Japanese and Korean ones (张 + 三 → 张三). Limits
 // are Graph's (stricter admin-centre wizard limits do not apply, nor does its
 // 249-row cap).
 //
@@ -587,7 +589,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	}
 	displayLabel := ""
 	if vals[aDisplayName] == "" {
-		vals[aDisplayName] = strings.TrimSpace(vals[aGivenName] + " " + vals[aSurname])
+		vals[aDisplayName] = FullName(vals[aGivenName], vals[aSurname])
 		if vals[aDisplayName] == "" {
 			fix := "fill in the display name"
 			if src[aDisplayName] >= 0 {
