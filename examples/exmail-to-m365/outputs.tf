@@ -63,7 +63,7 @@ output "next_step" {
 }
 
 output "remove_batch_after" {
-  description = "Microsoft: wait 72 hours after the MX change before removing the batch (terraform state rm / destroy of m365_migration_batch)."
+  description = "Microsoft: wait 72 hours after the MX change, and the final sync, before removing the batch: delete the m365_migration_batch block (its prevent_destroy goes with it) and apply, or set prevent_destroy = false and run terraform destroy -target=m365_migration_batch.wave1. terraform state rm only forgets it: the batch stays in Exchange Online."
   value       = local.mx_switched_at == null ? null : timeadd(local.mx_switched_at, "72h")
 }
 
