@@ -203,10 +203,17 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 		if len(fresh) == 0 {
 			return
 		}
-		missing, err := r.missingRecipients(ctx, fresh, groupsToo)
+		missing, unlicensed, err := r.missingRecipients(ctx, fresh, groupsToo)
 		if err != nil {
 			diag.APIError(&resp.Diagnostics, "Cannot Check Group Members", attempt+" (looking up its "+attr+")", err, distributionGroupPermissions, "")
 			return
+		}
+		if len(unlicensed) > 0 {
+			// Without a licence Exchange Online never gives the user a mailbox, so it can never be
+			// a recipient: the apply would wait for it until its timeout.
+			diag.AttributeError(&resp.Diagnostics, path.Root(attr), "Member Has No Mailbox", attempt,
+				fmt.Sprintf("%d users have no licence, so Exchange Online gives them no mailbox and they cannot be in a distribution group: %s", len(unlicensed), listUPNs(unlicensed)),
+				"License them with a plan that includes Exchange Online (m365_users licenses), or leave them out.")
 		}
 		if len(missing) == 0 {
 			return
@@ -241,14 +248,18 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 
 // missingRecipients returns the addresses that are neither a user (Graph, by user principal name)
 // nor, when groupsToo, an Exchange distribution group.
-func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs []string, groupsToo bool) ([]string, error) {
+//
+// unlicensed are users without any licence: they exist but can never be a mail recipient.
+func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs []string, groupsToo bool) (missing, unlicensed []string, err error) {
 	users, err := listExisting(ctx, r.clients.Graph, addrs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var missing []string
 	for _, a := range addrs {
-		if _, ok := users[strings.ToLower(a)]; ok {
+		if u, ok := users[strings.ToLower(a)]; ok {
+			if len(u.AssignedLicenses) == 0 {
+				unlicensed = append(unlicensed, a)
+			}
 			continue
 		}
 		if groupsToo {
@@ -257,12 +268,12 @@ func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs
 				continue
 			}
 			if !exchange.IsNotFound(err) {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		missing = append(missing, a)
 	}
-	return missing, nil
+	return missing, unlicensed, nil
 }
 
 // waitRecipients retries a write that the service refuses with not-found (a group just created,
