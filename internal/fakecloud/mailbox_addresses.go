@@ -111,7 +111,9 @@ func cmdSetMailbox(ctx *CmdletContext, p Params) ([]map[string]any, error) {
 				if strings.EqualFold(addr, primaryOf(next, "")) {
 					return Invalid(recipientTaskError, "The primary SMTP address can't be removed. Set another primary address first.")
 				}
-				next = slices.DeleteFunc(next, func(x string) bool { return strings.EqualFold(x, normaliseProxy(a)) || (isSMTPProxy(a) && isSMTPProxy(x) && strings.EqualFold(stripPrefix(x), addr)) })
+				next = slices.DeleteFunc(next, func(x string) bool {
+					return strings.EqualFold(x, normaliseProxy(a)) || (isSMTPProxy(a) && isSMTPProxy(x) && strings.EqualFold(stripPrefix(x), addr))
+				})
 			}
 			for _, a := range add {
 				e := normaliseProxy(a)
@@ -123,7 +125,9 @@ func cmdSetMailbox(ctx *CmdletContext, p Params) ([]map[string]any, error) {
 					}
 				}
 				addr := stripPrefix(e)
-				next = slices.DeleteFunc(next, func(x string) bool { return isSMTPProxy(x) && isSMTPProxy(e) && strings.EqualFold(stripPrefix(x), addr) })
+				next = slices.DeleteFunc(next, func(x string) bool {
+					return isSMTPProxy(x) && isSMTPProxy(e) && strings.EqualFold(stripPrefix(x), addr)
+				})
 				next = append(next, e)
 			}
 		} else {
