@@ -84,3 +84,21 @@ func (c *Client) AddressHolders(ctx context.Context, addrs []string) ([]AddressH
 	}
 	return out, nil
 }
+
+// MailboxesByAddress returns the user mailboxes that have any of the addresses (user principal
+// names or proxy addresses): one Get-Mailbox with an OPATH filter for up to 20 addresses, else
+// one listing of every user mailbox (1,000 per page).
+func (c *Client) MailboxesByAddress(ctx context.Context, addrs []string) ([]Mailbox, error) {
+	want := map[string]bool{}
+	for _, a := range addrs {
+		want[strings.ToLower(strings.TrimSpace(a))] = true
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	filter := ""
+	if len(want) <= mailboxFilterLimit {
+		filter = addressFilter(sortedKeys(want))
+	}
+	return c.ListMailboxes(ctx, filter)
+}
