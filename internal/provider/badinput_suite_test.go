@@ -39,7 +39,7 @@ func TestAccSuiteBadInput(t *testing.T) {
 	seed.Domains = []fakecloud.SeedDomain{{ID: "corp.com", IsVerified: true}, {ID: "pending.com"}}
 	for i := range seed.SKUs {
 		if seed.SKUs[i].SkuPartNumber == "O365_BUSINESS_PREMIUM" {
-			seed.SKUs[i].Enabled, seed.SKUs[i].Consumed = 100, 5 // 95 free
+			seed.SKUs[i].Enabled, seed.SKUs[i].Consumed = 100, 4 // 95 free with holder@corp.com's seat
 		}
 	}
 	seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: "taken@corp.com"}},
