@@ -146,7 +146,8 @@ resource "m365_users" "s" {
 }
 
 // TestAccUserAliases: m365_user's aliases added, changed and removed, each resolving (or not) to
-// the user's mailbox after the apply.
+// the user's mailbox after the apply; an alias added outside Terraform is drift, removed by the
+// next apply.
 func TestAccUserAliases(t *testing.T) {
 	e := newTestEnv(t, usersSeed(100, 5), fakecloud.Knobs{})
 	cfg := func(aliases string) string {
@@ -172,9 +173,35 @@ resource "m365_user" "u" {
 			Config: cfg(`aliases = ["wu.wang@corp.com", "ww@corp.com"]`),
 			Check:  resolvesTo(e, addr, id, []string{"wu.wang@corp.com", "ww@corp.com"}, []string{"wangwu@corp.com"}),
 		},
+		resource.TestStep{ // an alias added outside Terraform shows in the plan...
+			PreConfig: func() {
+				if err := exoClient(t, e).SetMailboxAddresses(context.Background(), "wang.wu@corp.com", []string{"extra@corp.com"}, nil); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config:             cfg(`aliases = ["wu.wang@corp.com", "ww@corp.com"]`),
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		},
+		resource.TestStep{ // ...and the apply removes it
+			Config: cfg(`aliases = ["wu.wang@corp.com", "ww@corp.com"]`),
+			Check:  resolvesTo(e, addr, id, []string{"wu.wang@corp.com", "ww@corp.com"}, []string{"extra@corp.com"}),
+		},
 		resource.TestStep{
 			Config: cfg(`aliases = []`),
 			Check:  resolvesTo(e, addr, id, []string{"wang.wu@corp.com"}, []string{"wu.wang@corp.com", "ww@corp.com"}),
 		},
 	)
+}
+
+func TestAliasDiff(t *testing.T) {
+	add, remove := aliasDiff([]string{"B@x.com", "a@x.com", " c@x.com", "a@x.com"}, []string{"a@X.com", "d@x.com"})
+	if fmt.Sprint(add) != "[b@x.com c@x.com]" || fmt.Sprint(remove) != "[d@x.com]" {
+		t.Errorf("add %v remove %v", add, remove)
+	}
+	for a, bad := range map[string]bool{"a@x.com": false, "a b@x.com": true, "a@x": true, "A <a@x.com>": true, "a@@x.com": true, "": true} {
+		if got := aliasProblem(a) != ""; got != bad {
+			t.Errorf("aliasProblem(%q) = %v", a, got)
+		}
+	}
 }
