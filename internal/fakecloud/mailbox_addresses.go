@@ -185,3 +185,18 @@ func cmdSetMailbox(ctx *CmdletContext, p Params) ([]map[string]any, error) {
 	})
 	return nil, err
 }
+
+// RecipientFor is where mail to addr would be delivered: the user principal name of the live
+// user whose mailbox has addr as a proxy address (what Get-Recipient -Identity addr resolves),
+// false when no mailbox has it.
+func (s *Server) RecipientFor(addr string) (string, bool) {
+	var upn string
+	var ok bool
+	s.read(func(st *State) {
+		var u User
+		if u, ok = recipientForAddressLocked(st, addr, time.Now().UTC()); ok {
+			upn = u.UserPrincipalName
+		}
+	})
+	return upn, ok
+}
