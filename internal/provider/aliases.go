@@ -210,6 +210,19 @@ func usersAliases(planUsers, stateUsers map[string]usersElem, ids map[string]str
 	return out
 }
 
+// warnAliasesWithoutLicence warns when new users get aliases but the configuration gives them no
+// licence: without an Exchange Online licence no mailbox appears, and the apply would wait for it
+// until its timeout. (An adopted user may hold a licence assigned otherwise, so it is a warning.)
+func warnAliasesWithoutLicence(d *diagList, where path.Path, upns []string) {
+	if len(upns) == 0 {
+		return
+	}
+	d.AddAttributeWarning(where, "Aliases Need A Mailbox",
+		fmt.Sprintf("%s get aliases but this configuration assigns them no licence: %s. Aliases are written once the user's Exchange Online mailbox exists, "+
+			"which needs a licence that includes Exchange Online; without one the apply waits for the mailbox until its timeout and then fails naming the users. "+
+			"Set licenses (e.g. O365_BUSINESS_PREMIUM or EXCHANGESTANDARD), or make sure the users hold such a licence already.", plural(len(upns), "new user"), listUPNs(upns)))
+}
+
 // aliasWrite is one mailbox's change.
 type aliasWrite struct {
 	upn         string

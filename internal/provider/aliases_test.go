@@ -69,7 +69,7 @@ func exmailExport(rows map[string]string) string {
 // alias resolves to nothing. The post-apply plan of each step is empty: the refresh reads the
 // aliases back as written.
 func TestAccUsersAliases(t *testing.T) {
-	start := time.Now()
+	var start time.Time // set when the first step starts (after t.Parallel's wait)
 	e := newTestEnv(t, usersSeed(100, 5), fakecloud.Knobs{})
 	dir := t.TempDir()
 	cfg := func(name string, rows map[string]string) string {
@@ -90,6 +90,7 @@ resource "m365_users" "s" {
 	id := func(upn string) func(*terraformState) string { return stateAttr(addr, "ids."+upn) }
 	accParallelTest(t,
 		resource.TestStep{
+			PreConfig: func() { start = time.Now() },
 			Config: cfg("v1.csv", map[string]string{
 				"li.lei@corp.com":    "lei.li@corp.com;lilei@corp.com",
 				"han.mei@corp.com":   "meimei@corp.com\nhan@corp.com",

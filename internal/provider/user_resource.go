@@ -257,6 +257,9 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				u.have = setStrings(state.Aliases)
 			}
 		}
+		if ls, ok := licensesFromSet(ctx, plan.Licenses); state == nil && ok && len(ls) == 0 && len(u.want) > 0 {
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), []string{u.upn})
+		}
 		checkAliases(ctx, r.clients, []aliasUser{u}, setStrings(plan.PendingDomains), &resp.Diagnostics)
 	}
 	r.checkTenant(ctx, &plan, state, resp)

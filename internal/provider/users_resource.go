@@ -316,6 +316,15 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 
 	if au := usersAliases(planUsers, stateUsers, stateIDs); len(au) > 0 {
+		if licKnown && len(licenses) == 0 {
+			var bare []string
+			for _, k := range newKeys {
+				if len(listStrings(planUsers[k].Aliases)) > 0 {
+					bare = append(bare, k)
+				}
+			}
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), bare)
+		}
 		checkAliases(ctx, r.clients, au, setStrings(plan.PendingDomains), &resp.Diagnostics)
 	}
 	licChanged := state == nil || !plan.Licenses.Equal(state.Licenses)
