@@ -22,6 +22,11 @@ output "licensed_users" {
   value = { for upn, doc in m365_users.staff.attributes : upn => jsondecode(doc).licenses }
 }
 
+output "aliases" {
+  description = "Each user's email aliases (the export's 别名), written through Exchange Online."
+  value       = { for upn, doc in m365_users.staff.attributes : upn => try(jsondecode(doc).aliases, []) }
+}
+
 output "batch_status" {
   value = m365_migration_batch.wave1.status
 }

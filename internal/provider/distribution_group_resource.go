@@ -311,7 +311,7 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 	})
 	if err != nil {
 		next := ""
-		if exchange.IsKind(err, exchange.KindAlreadyExists) {
+		if exchange.IsKind(err, exchange.KindAlreadyExists) || exchange.IsKind(err, exchange.KindAddressTaken) {
 			next = fmt.Sprintf("The name or an address is taken. If the group already exists, import it:\n\n  terraform import <address of this m365_distribution_group> %s", p.PrimarySmtpAddress)
 		}
 		diag.APIError(&resp.Diagnostics, "Cannot Create Distribution Group", "creating the distribution group "+name, err, distributionGroupPermissions, next)

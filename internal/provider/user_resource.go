@@ -47,6 +47,7 @@ type userResourceModel struct {
 	InitialPassword         types.String   `tfsdk:"initial_password"`
 	ForceChangePassword     types.Bool     `tfsdk:"force_change_password_next_sign_in"`
 	PendingDomains          types.Set      `tfsdk:"pending_domains"`
+	Aliases                 types.Set      `tfsdk:"aliases"`
 	Timeouts                timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -127,6 +128,9 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		MarkdownDescription: "Domains that the same apply adds and verifies (with `m365_domain_verification`, which this resource must then depend on). " +
 			"The plan-time check that the user name's domain is a verified domain of the tenant accepts them.",
 		Validators: []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}}
+	attrs["aliases"] = schema.SetAttribute{ElementType: types.StringType, Optional: true,
+		MarkdownDescription: docAliases + " Leave it unset to leave the aliases alone; `[]` removes them all.",
+		Validators:          []validator.Set{setvalidator.SizeAtMost(maxAliases)}}
 	attrs["timeouts"] = timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true})
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Microsoft 365 user (Microsoft Graph `/users`) with its licences, made for `for_each` over `m365_users_csv.users`. " +
@@ -244,6 +248,19 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 	if r.clients == nil {
 		return
+	}
+	if isSet(plan.Aliases) && isSet(plan.UserPrincipalName) {
+		u := aliasUser{upn: plan.UserPrincipalName.ValueString(), want: setStrings(plan.Aliases), where: path.Root("aliases")}
+		if state != nil {
+			u.id = state.ID.ValueString()
+			if isSet(state.Aliases) {
+				u.have = setStrings(state.Aliases)
+			}
+		}
+		if ls, ok := licensesFromSet(ctx, plan.Licenses); state == nil && ok && len(ls) == 0 && len(u.want) > 0 {
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), []string{u.upn})
+		}
+		checkAliases(ctx, r.clients, []aliasUser{u}, setStrings(plan.PendingDomains), &resp.Diagnostics)
 	}
 	r.checkTenant(ctx, &plan, state, resp)
 }
@@ -412,6 +429,11 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if err != nil {
 		diag.APIError(&resp.Diagnostics, "User Not Readable", "waiting for the new user "+upn+" to be readable", err, userPermissions,
 			"The user was created and is kept in the state; apply again, or raise timeouts.create.")
+		if isSet(plan.Aliases) {
+			plan.Aliases = types.SetNull(types.StringType) // not written
+		}
+	} else {
+		plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, types.SetNull(types.StringType), &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -502,6 +524,27 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			return
 		}
 		m.Licenses = licensesFromGraph(newSkuIndex(skus), m.Licenses.IsNull(), prior, g.AssignedLicenses)
+	}
+	if isSet(m.Aliases) {
+		upn := strings.ToLower(g.UserPrincipalName)
+		had := setStrings(m.Aliases)
+		read, err := readAliases(ctx, r.clients.Exchange, map[string][]string{upn: normaliseAliases(had)})
+		if err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Read Aliases", "refreshing the email aliases of "+g.UserPrincipalName+" (Get-Mailbox)", err, aliasPermissions,
+				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
+			return
+		}
+		if v, ok := read[upn]; ok {
+			// Keep the configuration's spelling of an address that is still there.
+			for i, a := range v {
+				for _, h := range had {
+					if strings.EqualFold(h, a) {
+						v[i] = h
+					}
+				}
+			}
+			m.Aliases = stringSet(v)
+		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
@@ -599,11 +642,33 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if wok && !plan.Licenses.IsNull() && !plan.Licenses.Equal(state.Licenses) {
 		if !r.updateLicenses(ctx, id, upn, want, prior, &resp.Diagnostics) {
 			plan.Licenses = state.Licenses
+			plan.Aliases = state.Aliases
 			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 			return
 		}
 	}
+	plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, state.Aliases, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// writeAliases brings the mailbox's aliases from have to want (null want: unmanaged, nothing
+// written) and returns the value for the state: want when written, have when not.
+func (r *userResource) writeAliases(ctx context.Context, upn string, want, have types.Set, d *diagList) types.Set {
+	if !isSet(want) {
+		return want
+	}
+	var prior []string
+	if isSet(have) {
+		prior = setStrings(have)
+	}
+	add, remove := aliasDiff(setStrings(want), prior)
+	if len(add)+len(remove) == 0 {
+		return want
+	}
+	if writeAliases(ctx, r.clients.Exchange, []aliasWrite{{upn: upn, add: add, remove: remove}}, d)[strings.ToLower(upn)] {
+		return want
+	}
+	return have
 }
 
 // updateAdvice is the next step for a failed PATCH.

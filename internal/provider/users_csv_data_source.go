@@ -59,6 +59,9 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			MarkdownDescription: docBusinessPhones + " From Office Phone (m365), 电话/座机 (exmail) or the business_phone column."},
 		"other_mails": schema.ListAttribute{ElementType: types.StringType, Computed: true,
 			MarkdownDescription: docOtherMails + " Several addresses in one cell are separated by `;`."},
+		attrAliases: schema.ListAttribute{ElementType: types.StringType, Computed: true,
+			MarkdownDescription: "Email aliases, from the Exmail export's 别名 column (several separated by `;`, `,` or line breaks) or a column mapped to `aliases`; null when the file gives none. " +
+				"`m365_users` and `m365_user` write them through Exchange Online once the mailbox exists."},
 	}
 	for _, a := range userStringAttrs {
 		userAttrs[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.doc + " Null when the file gives no value."}
@@ -122,7 +125,8 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 
 // csvUserObjectType is the type of one user of m365_users_csv.users.
 var csvUserObjectType = func() types.ObjectType {
-	at := map[string]attr.Type{"line": types.Int64Type, "business_phones": types.ListType{ElemType: types.StringType}, "other_mails": types.ListType{ElemType: types.StringType}}
+	at := map[string]attr.Type{"line": types.Int64Type, "business_phones": types.ListType{ElemType: types.StringType}, "other_mails": types.ListType{ElemType: types.StringType},
+		attrAliases: types.ListType{ElemType: types.StringType}}
 	for _, a := range userStringAttrs {
 		at[a.name] = types.StringType
 	}
@@ -200,7 +204,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 var (
 	tfStringList  = tftypes.List{ElementType: tftypes.String}
 	tfCSVUserType = func() tftypes.Object {
-		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList}
+		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList, attrAliases: tfStringList}
 		for _, a := range userStringAttrs {
 			at[a.name] = tftypes.String
 		}
@@ -215,7 +219,7 @@ func csvUsersValue(users []usercsv.User) tftypes.Value {
 	elems := make(map[string]tftypes.Value, len(users))
 	for i := range users {
 		u := &users[i]
-		vals := make(map[string]tftypes.Value, len(userStringAttrs)+3)
+		vals := make(map[string]tftypes.Value, len(userStringAttrs)+4)
 		for j, v := range csvStrs(u) {
 			if v == "" {
 				vals[userStringAttrs[j].name] = tfNullString
@@ -234,6 +238,14 @@ func csvUsersValue(users []usercsv.User) tftypes.Value {
 				list[j] = tftypes.NewValue(tftypes.String, m)
 			}
 			vals["other_mails"] = tftypes.NewValue(tfStringList, list)
+		}
+		vals[attrAliases] = tfNullList
+		if len(u.Aliases) > 0 {
+			list := make([]tftypes.Value, len(u.Aliases))
+			for j, m := range u.Aliases {
+				list[j] = tftypes.NewValue(tftypes.String, m)
+			}
+			vals[attrAliases] = tftypes.NewValue(tfStringList, list)
 		}
 		vals["line"] = tftypes.NewValue(tftypes.Number, big.NewFloat(float64(u.Line)))
 		elems[u.UserPrincipalName] = tftypes.NewValue(tfCSVUserType, vals)

@@ -67,6 +67,9 @@ type usersResourceModel struct {
 type usersElem struct {
 	userFields
 	AccountEnabled types.Bool `tfsdk:"account_enabled"`
+	// Aliases are the user's email aliases (secondary SMTP addresses), written through Exchange
+	// Online (aliases.go); null: not managed.
+	Aliases types.List `tfsdk:"aliases"`
 }
 
 var (
@@ -312,6 +315,18 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 
+	if au := usersAliases(planUsers, stateUsers, stateIDs); len(au) > 0 {
+		if licKnown && len(licenses) == 0 {
+			var bare []string
+			for _, k := range newKeys {
+				if len(listStrings(planUsers[k].Aliases)) > 0 {
+					bare = append(bare, k)
+				}
+			}
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), bare)
+		}
+		checkAliases(ctx, r.clients, au, setStrings(plan.PendingDomains), &resp.Diagnostics)
+	}
 	licChanged := state == nil || !plan.Licenses.Equal(state.Licenses)
 	if state != nil && licChanged && licKnown {
 		warnLicenceLosses(ctx, r.clients, mustLicenses(ctx, state.Licenses), licenses, stateAssigned, planUsers, &resp.Diagnostics)
@@ -461,6 +476,11 @@ func effectiveUsers(configUsers, stateUsers map[string]usersElem, usage types.St
 		if cu.AccountEnabled.IsNull() {
 			pu.AccountEnabled = enabled
 		}
+		if cu.Aliases.IsNull() && exists {
+			pu.Aliases = pr.Aliases // unmanaged: left alone
+		} else if isSet(cu.Aliases) {
+			pu.Aliases = stringList(normaliseAliases(listStrings(cu.Aliases))) // [] stays [], not null
+		}
 		out[k] = pu
 	}
 	return out
@@ -473,7 +493,7 @@ func (e usersElem) hasUnknown() bool {
 			return true
 		}
 	}
-	return e.BusinessPhones.IsUnknown() || e.OtherMails.IsUnknown() || e.AccountEnabled.IsUnknown()
+	return e.BusinessPhones.IsUnknown() || e.OtherMails.IsUnknown() || e.AccountEnabled.IsUnknown() || e.Aliases.IsUnknown()
 }
 
 func plural(n int, what string) string {
@@ -994,6 +1014,35 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 			}
 		}
 	}
+	// Aliases, through Exchange, for the users now in the state whose aliases change.
+	var writes []aliasWrite
+	for _, k := range sortedKeys(newUsers) {
+		pu, planned := planUsers[k]
+		if !planned || !isSet(pu.Aliases) || ids[k] == "" {
+			continue
+		}
+		var have []string
+		if su, ok := stateUsers[k]; ok && isSet(su.Aliases) {
+			have = listStrings(su.Aliases)
+		}
+		add, remove := aliasDiff(listStrings(pu.Aliases), have)
+		if len(add)+len(remove) == 0 {
+			continue
+		}
+		writes = append(writes, aliasWrite{upn: k, add: add, remove: remove})
+	}
+	written := writeAliases(ctx, r.clients.Exchange, writes, d)
+	for _, w := range writes {
+		if !written[strings.ToLower(w.upn)] {
+			// Not written: the state keeps what the mailbox had, so the next plan retries.
+			e := newUsers[w.upn]
+			e.Aliases = types.ListNull(types.StringType)
+			if su, ok := stateUsers[w.upn]; ok {
+				e.Aliases = su.Aliases
+			}
+			newUsers[w.upn] = e
+		}
+	}
 	// Keep only the users in the new state in the per-user maps.
 	for k := range ids {
 		if _, ok := newUsers[k]; !ok {
@@ -1188,6 +1237,27 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 			}
 		}
 		assigned[k] = have
+	}
+	// Aliases: one listing of the mailboxes, only when some user has aliases managed.
+	prior := map[string][]string{}
+	for k, e := range users {
+		if isSet(e.Aliases) {
+			prior[strings.ToLower(k)] = listStrings(e.Aliases)
+		}
+	}
+	if len(prior) > 0 {
+		read, err := readAliases(ctx, r.clients.Exchange, prior)
+		if err != nil {
+			diag.APIError(&resp.Diagnostics, "Cannot Read Aliases", fmt.Sprintf("refreshing the email aliases of %s (Get-Mailbox)", plural(len(prior), "user")), err, aliasPermissions,
+				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
+			return
+		}
+		for k, e := range users {
+			if v, ok := read[strings.ToLower(k)]; ok && isSet(e.Aliases) {
+				e.Aliases = aliasesList(v)
+				users[k] = e
+			}
+		}
 	}
 	m.Users = types.DynamicNull()
 	m.Attributes = attributesValue(users, assigned, !m.Licenses.IsNull())

@@ -54,6 +54,8 @@ type User struct {
 	UsageLocation     string
 	PreferredLanguage string
 	OtherMails        []string
+	// Aliases are the email aliases (Exmail 别名), nil when the file gives none.
+	Aliases []string
 }
 
 // UserResult is what [ParseUsers] found.
@@ -112,8 +114,8 @@ var m365Keys = func() map[string]attr {
 }()
 
 // exmailKeys maps the headers of a Tencent Exmail address-book export or
-// import template to attributes. Other columns (性别, 别名, 生日, 密码...) are
-// ignored.
+// import template to attributes. Other columns (性别, 生日, 密码...) are
+// ignored. The admin-centre template has no alias column: 别名 is Exmail's only.
 var exmailKeys = map[string]attr{
 	"姓名":   aDisplayName,
 	"帐号":   aUPN,
@@ -128,6 +130,7 @@ var exmailKeys = map[string]attr{
 	"电话":   aBusinessPhone,
 	"座机":   aBusinessPhone,
 	"编号":   aEmployeeID,
+	"别名":   aAliases,
 }
 
 // headerKey normalises a header for matching: lower case, without any white
@@ -157,7 +160,8 @@ func headerKey(h string) string {
 //     Country or Region country.
 //   - "exmail": a Tencent Exmail export: 姓名 (display name), 帐号/账号/邮箱/
 //     邮箱地址 (account), 部门 (department), 职务/职位 (job title), 手机
-//     (mobile), 电话/座机 (business phone), 编号 (employee id); other columns
+//     (mobile), 电话/座机 (business phone), 编号 (employee id), 别名 (aliases,
+//     separated by ; , or line breaks); other columns
 //     are ignored. A department path such as "总部/技术部" or "总部;技术部"
 //     keeps only its last segment ("技术部"), since Graph's department is a
 //     single name.
@@ -634,6 +638,9 @@ func (p *userParser) row(rec Record) (User, bool) {
 	}
 	if vals[aOtherMails] != "" {
 		u.OtherMails = splitList(vals[aOtherMails])
+	}
+	if vals[aAliases] != "" {
+		u.Aliases = splitAliases(vals[aAliases])
 	}
 	return u, true
 }
