@@ -218,6 +218,12 @@ resource "m365_users" "s" {
   password_wo = "Temp-Passw0rd!x"
 }
 `, `Duplicate Alias.*team@corp.com is an alias of both a@corp.com and b@corp.com.*Keep it on one user only`},
+		{"m365_users too many aliases", fmt.Sprintf(`
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", aliases = [%s] } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, manyAliases(299)), `Too Many Aliases.*a@corp.com has 299 aliases; Exchange Online allows 300 proxy addresses per recipient`},
 		{"m365_users not a map", `
 resource "m365_users" "s" {
   users       = ["a@corp.com"]
@@ -311,4 +317,13 @@ resource "m365_users" "s" {
 			}
 		})
 	}
+}
+
+// manyAliases is n alias addresses on corp.com, as HCL list elements.
+func manyAliases(n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%q", fmt.Sprintf("a%03d@corp.com", i))
+	}
+	return strings.Join(out, ", ")
 }

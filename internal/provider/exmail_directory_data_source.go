@@ -389,7 +389,7 @@ type exmailUserProblem struct {
 func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled bool, domain string, defaults map[string]string) ([]usercsv.User, map[string]string, []exmailUserProblem) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"帐号", "姓名", "部门", "职务", "手机", "电话", "编号"})
+	_ = w.Write([]string{"帐号", "姓名", "部门", "职务", "手机", "电话", "编号", "别名"})
 	var rows []exmail.Member
 	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 	for _, mem := range members {
@@ -400,7 +400,8 @@ func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled 
 		if ps := dir.paths(mem); len(ps) > 0 {
 			dep = ps[0]
 		}
-		_ = w.Write([]string{clean(mem.UserID), clean(mem.Name), clean(dep), clean(mem.Position), clean(mem.Mobile), clean(mem.Tel), clean(mem.ExtID)})
+		_ = w.Write([]string{clean(mem.UserID), clean(mem.Name), clean(dep), clean(mem.Position), clean(mem.Mobile), clean(mem.Tel), clean(mem.ExtID),
+			clean(strings.Join(mem.Aliases, ";"))})
 		rows = append(rows, mem)
 	}
 	w.Flush()

@@ -558,6 +558,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	// User principal name.
 	upn := vals[aUPN]
 	upnOK := false
+	srcDomain := "" // the user name's own domain, when domain rewrites it
 	switch {
 	case upn == "":
 		bad(aUPN, "user name is empty", "fill in the user's sign-in address, e.g. zhang.san@corp.com")
@@ -567,6 +568,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	default:
 		if p.domain != "" {
 			if at := strings.LastIndexByte(upn, '@'); at >= 0 {
+				srcDomain = upn[at+1:]
 				upn = upn[:at]
 			}
 			upn += "@" + p.domain
@@ -641,6 +643,14 @@ func (p *userParser) row(rec Record) (User, bool) {
 	}
 	if vals[aAliases] != "" {
 		u.Aliases = splitAliases(vals[aAliases])
+		// domain rewrites the aliases that share the user name's domain too (a staging
+		// rehearsal moves zs@contoso.com with zhang.san@contoso.com); aliases on the company's
+		// other domains keep theirs.
+		for i, a := range u.Aliases {
+			if at := strings.LastIndexByte(a, '@'); at >= 0 && srcDomain != "" && strings.EqualFold(a[at+1:], srcDomain) {
+				u.Aliases[i] = a[:at] + "@" + p.domain
+			}
+		}
 	}
 	return u, true
 }

@@ -392,3 +392,17 @@ func TestExmailAliases(t *testing.T) {
 		t.Errorf("bad alias: %v", res.Problems)
 	}
 }
+
+// TestAliasesFollowTheDomainRewrite: domain rewrites the aliases on the user name's own domain
+// (a staging rehearsal) and leaves the company's other domains alone.
+func TestAliasesFollowTheDomainRewrite(t *testing.T) {
+	data := []byte("帐号,姓名,别名\nzhang.san@contoso.com,张三,zs@contoso.com;zhang@gz.contoso.com\n")
+	res, err := ParseUsers(data, UserOptions{Name: "x.csv", Format: FormatExmail, Domain: "staging.onmicrosoft.com"})
+	if err != nil || len(res.Problems) > 0 || len(res.Users) != 1 {
+		t.Fatalf("%v %v %d", err, res.Problems, len(res.Users))
+	}
+	got := res.Users[0].Aliases
+	if len(got) != 2 || got[0] != "zs@staging.onmicrosoft.com" || got[1] != "zhang@gz.contoso.com" {
+		t.Errorf("aliases %v", got)
+	}
+}
