@@ -338,7 +338,8 @@ func cmdNewDistributionGroup(ctx *CmdletContext, p Params) ([]map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	ctx.MarkCreated("distributiongroup", out["Guid"].(string))
+	guid, _ := out["Guid"].(string)
+	ctx.MarkCreated("distributiongroup", guid)
 	return []map[string]any{out}, nil
 }
 

@@ -154,16 +154,16 @@ func checkExmailMigrationRows(ctx context.Context, cl *Clients, userNames []stri
 // exmailAPIError reports a failed Exmail call in the provider's pattern, with advice by errcode.
 func exmailAPIError(d *diagList, summary, attempt string, err error) {
 	next := ""
-	switch code := exmail.Code(err); {
-	case code == exmail.CodeInvalidSecret:
+	switch exmail.Code(err) {
+	case exmail.CodeInvalidSecret:
 		summary = "Exmail Authentication Failed"
 		next = "Check exmail.corp_id and the secret of the app named in the error (contacts_secret for 通讯录管理, options_secret for 功能设置, log_secret for 系统日志) " +
 			"against 工具箱 → 应用中心 in the Exmail admin console; after 重置 only the new secret works."
-	case code == exmail.CodeInvalidToken || code == exmail.CodeExpiredToken:
+	case exmail.CodeInvalidToken, exmail.CodeExpiredToken:
 		next = "The token was refused even after a new one was fetched: check that the app's secret belongs to this app and that the API is enabled for it in 应用中心."
-	case code == exmail.CodeBusy:
+	case exmail.CodeBusy:
 		next = "Exmail stayed busy through the retries. Try again later."
-	case code == 0:
+	case 0:
 		next = "Check exmail.endpoint and the network path to it."
 	}
 	d.AddError(summary, diag.Detail(attempt, err.Error(), next))

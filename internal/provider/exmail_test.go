@@ -180,7 +180,7 @@ func exmailMigrationEnv(t *testing.T, members []fakeexmail.Member) (*testEnv, *i
 	// Every Exmail member has its licensed Microsoft 365 user (a migration row needs one).
 	have := map[string]bool{}
 	for _, u := range seed.Users {
-		have[strings.ToLower(u.User.UserPrincipalName)] = true
+		have[strings.ToLower(u.UserPrincipalName)] = true
 	}
 	for _, m := range members {
 		if !have[strings.ToLower(m.UserID)] {
