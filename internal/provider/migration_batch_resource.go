@@ -586,7 +586,7 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 			return
 		}
 		tflog.Info(ctx, "adding users to the migration batch", map[string]any{"batch": name, "users": len(rows)})
-		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{AddUsersCSV: migrationCSVBytes(rows, hasUserRoot(c.res.Rows))}); err != nil {
+		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{AddUsersCSV: usercsv.WriteMigration(rows, hasUserRoot(c.res.Rows))}); err != nil {
 			diag.APIError(&resp.Diagnostics, "Cannot Add Migration Users", fmt.Sprintf("adding %d users to the batch %s (Set-MigrationBatch -AddUsers)", len(rows), name), err, migrationPermissions, "")
 			return
 		}

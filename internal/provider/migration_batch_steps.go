@@ -48,7 +48,7 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	spec := exchange.BatchSpec{
-		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: migrationCSVBytes(rows, hasUserRoot(rows)),
+		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: usercsv.WriteMigration(rows, hasUserRoot(rows)),
 		ExcludeFolders: listStrings(plan.ExcludeFolders), IncludeFolders: listStrings(plan.IncludeFolders),
 		NotificationEmails: setStrings(plan.NotificationEmails), TimeZone: plan.TimeZone.ValueString(),
 	}

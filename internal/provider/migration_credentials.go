@@ -128,7 +128,7 @@ func loadExmailRows(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel
 		}
 		seen[u] = r.EmailAddress
 	}
-	res := &usercsv.MigrationResult{Rows: rows, Encoding: "utf-8", CSV: migrationCSVBytes(rows, false)}
+	res := &usercsv.MigrationResult{Rows: rows, Encoding: "utf-8", CSV: usercsv.WriteMigration(rows, false)}
 	return &batchCSV{res: res, attr: path.Root("exmail_members")}, true, true
 }
 
@@ -325,7 +325,7 @@ func (r *migrationBatchResource) exmailCredentials(ctx context.Context, cfg tfsd
 		return false
 	}
 	if res != nil {
-		res.CSV = migrationCSVBytes(res.Rows, false)
+		res.CSV = usercsv.WriteMigration(res.Rows, false)
 	}
 	return true
 }
