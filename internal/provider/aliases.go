@@ -155,7 +155,7 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 	if len(added) == 0 || d.HasError() {
 		return
 	}
-	tc := cacheFor(clients.Graph)
+	tc := clients.cache()
 	ds, err := tc.Domains(ctx, clients.Graph)
 	if err != nil {
 		diag.APIError(d, "Cannot Check Alias Domains", attempt+": reading the tenant's domains (GET /domains)", err, aliasPermissions, "")

@@ -171,7 +171,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 	}
 	addrs = append(addrs, minus(setStrings(plan.Aliases), stateAliases)...)
 	if len(addrs) > 0 {
-		ds, err := cacheFor(g).Domains(ctx, g)
+		ds, err := r.clients.cache().Domains(ctx, g)
 		if err != nil {
 			diag.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
 			return

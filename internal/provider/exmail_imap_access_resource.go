@@ -121,7 +121,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	if c == nil {
 		return
 	}
-	res, err := checkExmailMembers(ctx, c, addrs, true)
+	res, err := checkExmailMembers(ctx, r.clients, c, addrs, true)
 	if err != nil {
 		exmailAPIError(&resp.Diagnostics, "Cannot Check Exmail Members", what, err)
 		return
@@ -142,7 +142,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	}
 	if len(problems) == 0 {
 		for _, a := range addrs {
-			planIMAP(c.CorpID(), a)
+			r.clients.planIMAP(c.CorpID(), a)
 		}
 		return
 	}

@@ -248,7 +248,7 @@ func checkExmailRows(ctx context.Context, cl *Clients, users []string, attr path
 	if c == nil {
 		return nil, false
 	}
-	res, err := checkExmailMembers(ctx, c, users, planning)
+	res, err := checkExmailMembers(ctx, cl, c, users, planning)
 	if err != nil {
 		exmailAPIError(d, "Cannot Check Exmail Members", what, err)
 		return nil, false

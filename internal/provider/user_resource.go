@@ -271,7 +271,7 @@ func (r *userResource) checkTenant(ctx context.Context, plan, state *userResourc
 		return
 	}
 	upn := plan.UserPrincipalName.ValueString()
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	renamed := state != nil && !strings.EqualFold(state.UserPrincipalName.ValueString(), upn)
 
 	if state == nil || renamed {
@@ -366,7 +366,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	upn := plan.UserPrincipalName.ValueString()
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	tc.release(upn)
 
 	var want []resolvedLicense
@@ -400,7 +400,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	// From here on the user exists: keep it in state whatever fails next.
 	plan.ID = types.StringValue(created.ID)
 	if len(want) > 0 {
-		unlock := lockUser(created.ID)
+		unlock := r.clients.lockUser(created.ID)
 		err := r.clients.Graph.AssignLicenses(ctx, created.ID, assignedOf(want), nil)
 		unlock()
 		tc.forgetSKUs()
@@ -454,7 +454,7 @@ func createAdvice(err error, upn string) string {
 
 // resolve reads the SKUs and maps the configured licences.
 func (r *userResource) resolve(ctx context.Context, ls []licenseModel, attempt string, d *diagList) ([]resolvedLicense, bool) {
-	skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+	skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 	if err != nil {
 		diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 		return nil, false
@@ -518,7 +518,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			m.Licenses = types.SetNull(licenseObjectType)
 		}
 	} else {
-		skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+		skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 		if err != nil {
 			diag.APIError(&resp.Diagnostics, "Cannot Read SKUs", "mapping the licences of "+id+" to SKU part numbers (GET /subscribedSkus)", err, skuPermissions, "")
 			return
@@ -612,7 +612,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	id := state.ID.ValueString()
 	upn := plan.UserPrincipalName.ValueString()
 	plan.ID = state.ID
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	tc.release(upn)
 
 	ch := plan.changesTo(state.userFields)
@@ -687,7 +687,7 @@ func updateAdvice(err error) string {
 // longer wanted, in one assignLicense call made while holding the user's lock.
 func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want, prior []licenseModel, d *diagList) bool {
 	attempt := "changing the licences of " + upn
-	skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+	skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 	if err != nil {
 		diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 		return false
@@ -701,7 +701,7 @@ func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want,
 		return false
 	}
 	old, _ := resolveLicenses(ix, prior)
-	unlock := lockUser(id)
+	unlock := r.clients.lockUser(id)
 	defer unlock()
 	g, err := r.clients.Graph.GetUser(ctx, id)
 	if err != nil {
@@ -726,7 +726,7 @@ func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want,
 		return true
 	}
 	err = r.clients.Graph.AssignLicenses(ctx, id, add, remove)
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	if err != nil {
 		diag.APIError(d, "Cannot Change Licences", attempt+" (POST /users/{id}/assignLicense)", err,
 			diag.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}}, "Fix the cause (free seats, usage location) and apply again.")
@@ -751,7 +751,7 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		diag.APIError(&resp.Diagnostics, "Cannot Delete User", "deleting the user "+m.UserPrincipalName.ValueString()+" (DELETE /users/{id})", err, userPermissions, "")
 		return
 	}
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	tflog.Info(ctx, "deleted user (kept in the recycle bin for 30 days)", map[string]any{"id": id})
 }
 

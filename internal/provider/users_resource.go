@@ -435,7 +435,7 @@ func warnLicenceLosses(ctx context.Context, clients *Clients, oldLic, newLic []l
 	}
 	skuID := func(key string) string { return key }
 	if clients != nil {
-		if skus, err := cacheFor(clients.Graph).SKUs(ctx, clients.Graph, false); err == nil {
+		if skus, err := clients.cache().SKUs(ctx, clients.Graph, false); err == nil {
 			ix := newSkuIndex(skus)
 			skuID = func(key string) string {
 				if s, ok := ix.find(key); ok {
@@ -507,7 +507,7 @@ func plural(n int, what string) string {
 func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResourceModel, planUsers map[string]usersElem, stateAssigned map[string][]string,
 	newKeys []string, licenses []licenseModel, licKnown bool, attempted []string, resp *resource.ModifyPlanResponse) {
 	g := r.clients.Graph
-	tc := cacheFor(g)
+	tc := r.clients.cache()
 	existing := map[string]graph.User{}
 	if len(newKeys) > 0 {
 		ds, err := tc.Domains(ctx, g)
@@ -765,7 +765,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	}
 	var ix skuIndex
 	if len(newLicenses) > 0 || len(oldLicenses) > 0 {
-		skus, err := cacheFor(g).SKUs(ctx, g, true)
+		skus, err := r.clients.cache().SKUs(ctx, g, true)
 		if err != nil {
 			diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 			return state, false
@@ -966,7 +966,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 		})
 		tflog.Info(ctx, "m365_users applied", map[string]any{"operations": total, "batch_requests": stats.Requests, "sub_requests": stats.SubRequests,
 			"throttled": stats.Throttled, "retried": stats.Retried, "max_concurrency": stats.MaxConcurrency, "seconds": time.Since(started).Seconds()})
-		cacheFor(g).forgetSKUs()
+		r.clients.cache().forgetSKUs()
 		for i, res := range results {
 			p := pend[i]
 			k := p.key
@@ -1160,7 +1160,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	var licenses []resolvedLicense
 	if ls := mustLicenses(ctx, m.Licenses); len(ls) > 0 {
-		skus, err := cacheFor(g).SKUs(ctx, g, false)
+		skus, err := r.clients.cache().SKUs(ctx, g, false)
 		if err != nil {
 			diag.APIError(&resp.Diagnostics, "Cannot Read SKUs", "refreshing the users' licences (GET /subscribedSkus)", err, skuPermissions, "")
 			return
@@ -1300,7 +1300,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		Concurrency: int(m.Concurrency.ValueInt64()), WriteQuota: int(m.WriteQuota.ValueInt64()), WriteWindow: entraWindow(m.WriteWindow),
 	})
 	tflog.Info(ctx, "m365_users deleted", map[string]any{"operations": len(ops), "batch_requests": stats.Requests, "throttled": stats.Throttled})
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	var failures []string
 	remaining := map[string]usersElem{}
 	for _, res := range results {

@@ -541,20 +541,8 @@ type tenantCache struct {
 	reservations map[string][]string // lower UPN -> SKU ids a planned m365_user will newly take
 }
 
-var (
-	tenantCachesMu sync.Mutex
-	tenantCaches   = map[*graph.Client]*tenantCache{}
-)
-
-func cacheFor(c *graph.Client) *tenantCache {
-	tenantCachesMu.Lock()
-	defer tenantCachesMu.Unlock()
-	tc, ok := tenantCaches[c]
-	if !ok {
-		tc = &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}}
-		tenantCaches[c] = tc
-	}
-	return tc
+func newTenantCache() *tenantCache {
+	return &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}}
 }
 
 // SKUs returns the tenant's SKUs; fresh says whether a cached copy may be used.
@@ -818,23 +806,29 @@ func randomPassword(n int, classes []string) (string, error) {
 	return string(out), nil
 }
 
-// userLocks serialise licence changes per user: assignLicense rewrites the user's licence set,
-// so two concurrent calls could lose an add or a remove.
-var (
-	userLocksMu sync.Mutex
-	userLocks   = map[string]*sync.Mutex{} // lower id -> lock
-)
-
-func lockUser(id string) func() {
-	userLocksMu.Lock()
-	mu, ok := userLocks[strings.ToLower(id)]
+// lockUser serialises licence changes per user: assignLicense rewrites the user's licence set,
+// so two concurrent calls could lose an add or a remove. The locks live in the configured
+// clients (one set per provider configuration), not in package state.
+func (c *Clients) lockUser(id string) func() {
+	c.userLocksMu.Lock()
+	if c.userLocks == nil {
+		c.userLocks = map[string]*sync.Mutex{}
+	}
+	mu, ok := c.userLocks[strings.ToLower(id)]
 	if !ok {
 		mu = &sync.Mutex{}
-		userLocks[strings.ToLower(id)] = mu
+		c.userLocks[strings.ToLower(id)] = mu
 	}
-	userLocksMu.Unlock()
+	c.userLocksMu.Unlock()
 	mu.Lock()
 	return mu.Unlock
+}
+
+// cache is the tenant facts (SKUs, domains, users by domain, planned licence reservations) shared
+// by the types of one provider configuration.
+func (c *Clients) cache() *tenantCache {
+	c.cacheOnce.Do(func() { c.tenant = newTenantCache() })
+	return c.tenant
 }
 
 // Private state keys.
