@@ -412,8 +412,8 @@ func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled 
 	res, err := usercsv.ParseUsers(buf.Bytes(), usercsv.UserOptions{Name: "exmail", Format: usercsv.FormatExmail, Encoding: "utf-8", Domain: domain, Defaults: defaults})
 	if err != nil {
 		var out []exmailUserProblem
-		for _, e := range splitJoined(err) {
-			out = append(out, exmailUserProblem{path: optionPath(e), text: "While converting the Exmail members to Microsoft 365 users: " + e})
+		for _, e := range usercsv.OptionErrors(err) {
+			out = append(out, exmailUserProblem{path: path.Root(e.Option), text: "While converting the Exmail members to Microsoft 365 users: " + e.Message})
 		}
 		return nil, upnOf, out
 	}

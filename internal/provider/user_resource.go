@@ -440,13 +440,12 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 
 // createAdvice is the next step for a failed create.
 func createAdvice(err error, upn string) string {
-	msg := strings.ToLower(graphMessage(err))
-	switch {
-	case strings.Contains(msg, "already exists"):
+	switch graph.ProblemOf(err) {
+	case graph.ProblemNameTaken:
 		return "A user (possibly a deleted one, kept in the recycle bin for 30 days) already has this name. Import it with terraform import, restore or permanently delete the deleted user, or choose another user_principal_name."
-	case strings.Contains(msg, "password"):
+	case graph.ProblemPassword:
 		return "Choose a password of 8–256 characters with three of: upper case, lower case, digits, symbols; or set generate_initial_password = true."
-	case strings.Contains(msg, "domain"):
+	case graph.ProblemDomain:
 		return "Use a verified domain of the tenant in user_principal_name (" + upnDomain(upn) + " is not one)."
 	}
 	return ""
@@ -673,11 +672,10 @@ func (r *userResource) writeAliases(ctx context.Context, upn string, want, have 
 
 // updateAdvice is the next step for a failed PATCH.
 func updateAdvice(err error) string {
-	msg := strings.ToLower(graphMessage(err))
-	switch {
-	case strings.Contains(msg, "password"):
+	switch graph.ProblemOf(err) {
+	case graph.ProblemPassword:
 		return "Choose a password of 8–256 characters with three of: upper case, lower case, digits, symbols, and change password_wo_version again."
-	case strings.Contains(msg, "already exists"):
+	case graph.ProblemNameTaken:
 		return "Another user (possibly a deleted one) already has this user_principal_name; choose another."
 	}
 	return ""

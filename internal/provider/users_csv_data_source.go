@@ -171,8 +171,8 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 
 	res, err := usercsv.ParseUsers(data, opts)
 	if err != nil {
-		for _, e := range splitJoined(err) {
-			diag.AttributeError(&resp.Diagnostics, optionPath(e), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e, "")
+		for _, e := range usercsv.OptionErrors(err) {
+			diag.AttributeError(&resp.Diagnostics, path.Root(e.Option), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e.Message, "")
 		}
 		return
 	}
@@ -267,30 +267,4 @@ func stringMap(m types.Map) map[string]string {
 	return out
 }
 
-// splitJoined splits an errors.Join error into its messages.
-func splitJoined(err error) []string {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
-		for _, e := range j.Unwrap() {
-			out = append(out, e.Error())
-		}
-		sort.Strings(out)
-		return out
-	}
-	return []string{err.Error()}
-}
 
-// optionPath is the attribute an option error of usercsv.ParseUsers is about.
-func optionPath(msg string) path.Path {
-	switch {
-	case strings.HasPrefix(msg, "columns"), strings.HasPrefix(msg, `format "custom"`):
-		return path.Root("columns")
-	case strings.HasPrefix(msg, "defaults"):
-		return path.Root("defaults")
-	case strings.HasPrefix(msg, "domain"):
-		return path.Root("domain")
-	case strings.HasPrefix(msg, "unknown encoding"):
-		return path.Root("encoding")
-	}
-	return path.Root("format")
-}

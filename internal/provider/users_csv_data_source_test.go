@@ -206,20 +206,6 @@ func TestUsersCSVLargeFile(t *testing.T) {
 	}
 }
 
-func TestOptionPath(t *testing.T) {
-	for msg, want := range map[string]string{
-		`columns: unknown attribute "x"; known attributes: ...`:   "columns",
-		`format "custom" needs columns, e.g. ...`:                 "columns",
-		`defaults.user_principal_name: a default cannot be given`: "defaults",
-		`domain "x" is not a valid domain name`:                   "domain",
-		`unknown encoding "latin1": use one of ...`:               "encoding",
-		`unknown format "xls": use "auto", ...`:                   "format",
-	} {
-		if got := optionPath(msg).String(); got != want {
-			t.Errorf("optionPath(%q) = %s, want %s", msg, got, want)
-		}
-	}
-}
 
 // TestAccUsersCSVNameOrder: an admin-centre CSV without a Display Name column plans each derived
 // display name in the order of its script (surname first with no space for Chinese, Japanese and

@@ -833,6 +833,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	var ops []graph.BulkOp
 	var pend []pendingOp
 	var failures []string
+	seen := map[graph.Problem]bool{}
 	fail := func(k string, kind opKind, msg string) {
 		failures = append(failures, fmt.Sprintf("  - %s (%s): %s", k, kind, msg))
 	}
@@ -1011,6 +1012,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 			}
 			if res.Err != nil {
 				fail(k, p.kind, graphMessage(res.Err))
+				seen[graph.ProblemOf(res.Err)] = true
 			}
 		}
 	}
@@ -1086,11 +1088,11 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	if len(failures) > 0 {
 		sort.Strings(failures)
 		next := "The users that were written are in the state. Fix the causes above and apply again: only the failed users are retried, and a user Graph created before failing is taken over, not duplicated."
-		if strings.Contains(strings.Join(failures, "\n"), "already exists") {
+		if seen[graph.ProblemNameTaken] {
 			next += " \"Already exists\" for a user name that is not in the tenant's user list means a deleted user still holds it (Graph keeps deleted users 30 days): " +
 				"restore it (admin centre: Users > Deleted users) and set adopt_existing = true, or delete it permanently."
 		}
-		if joined := strings.Join(failures, "\n"); strings.Contains(joined, "Authorization_RequestDenied") || strings.Contains(joined, "Insufficient privileges") {
+		if seen[graph.ProblemPrivileges] {
 			next += " \"Insufficient privileges\" means the application lacks User.ReadWrite.All and LicenseAssignment.ReadWrite.All (or Directory.ReadWrite.All) with admin consent, " +
 				"or, for password resets, the User Administrator Entra role on its service principal."
 		}

@@ -252,10 +252,10 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	case FormatM365, FormatExmail, FormatCustom:
 		p.format = f
 	default:
-		return nil, fmt.Errorf(`unknown format %q: use "auto", "m365", "exmail" or "custom"`, opts.Format)
+		return nil, optErr("format", fmt.Sprintf(`unknown format %q: use "auto", "m365", "exmail" or "custom"`, opts.Format))
 	}
 	if !ValidEncoding(opts.Encoding) {
-		return nil, fmt.Errorf(`unknown encoding %q: use one of %s`, opts.Encoding, strings.Join(Encodings(), ", "))
+		return nil, optErr("encoding", fmt.Sprintf(`unknown encoding %q: use one of %s`, opts.Encoding, strings.Join(Encodings(), ", ")))
 	}
 	var errs []error
 	p.columns = map[attr]string{}
@@ -263,9 +263,9 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 		a, ok := attrByName(name)
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("columns: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", ")))
+			errs = append(errs, optErr("columns", fmt.Sprintf("columns: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", "))))
 		case headerKey(header) == "":
-			errs = append(errs, fmt.Errorf("columns.%s: the header name is empty", name))
+			errs = append(errs, optErr("columns", fmt.Sprintf("columns.%s: the header name is empty", name)))
 		default:
 			p.columns[a] = header
 			p.colOrder = append(p.colOrder, a)
@@ -274,9 +274,9 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	sort.Slice(p.colOrder, func(i, j int) bool { return p.colOrder[i] < p.colOrder[j] })
 	if p.format == FormatCustom {
 		if len(opts.Columns) == 0 {
-			errs = append(errs, errors.New(`format "custom" needs columns, e.g. columns = { user_principal_name = "Email", display_name = "Name" }`))
+			errs = append(errs, optErr("columns", `format "custom" needs columns, e.g. columns = { user_principal_name = "Email", display_name = "Name" }`))
 		} else if _, ok := p.columns[aUPN]; !ok {
-			errs = append(errs, errors.New(`format "custom" needs columns.user_principal_name: the header of the sign-in address column`))
+			errs = append(errs, optErr("columns", `format "custom" needs columns.user_principal_name: the header of the sign-in address column`))
 		}
 	}
 	for name, v := range opts.Defaults {
@@ -284,16 +284,16 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 		v = strings.TrimSpace(v)
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("defaults: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", ")))
+			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", "))))
 		case a == aUPN || a == aMailNickname:
-			errs = append(errs, fmt.Errorf("defaults.%s: a default cannot be given, the value must differ for every user", name))
+			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults.%s: a default cannot be given, the value must differ for every user", name)))
 		case v == "":
 		default:
 			if a == aUsageLocation {
 				v = strings.ToUpper(v)
 			}
 			for _, f := range checkValue(a, v, "defaults."+name) {
-				errs = append(errs, fmt.Errorf("defaults.%s: %s — %s", name, f.msg, f.fix))
+				errs = append(errs, optErr("defaults", fmt.Sprintf("defaults.%s: %s — %s", name, f.msg, f.fix)))
 			}
 			p.defaults[a], p.hasDefault[a] = v, true
 		}
@@ -301,7 +301,7 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	if d := strings.TrimSpace(opts.Domain); d != "" {
 		d = strings.TrimPrefix(d, "@")
 		if !validDomain(d) || len(d) > maxUPNDomain {
-			errs = append(errs, fmt.Errorf("domain %q is not a valid domain name of at most %d characters", opts.Domain, maxUPNDomain))
+			errs = append(errs, optErr("domain", fmt.Sprintf("domain %q is not a valid domain name of at most %d characters", opts.Domain, maxUPNDomain)))
 		}
 		p.domain = d
 	}
@@ -665,4 +665,40 @@ func lastSegment(dep string) string {
 		}
 	}
 	return strings.TrimSpace(dep)
+}
+
+// OptionError is a problem with one option of [UserOptions] (not with the file): Option is the
+// option's name as the data source spells it (columns, defaults, domain, encoding, format), so a
+// caller can point at it without reading the message.
+type OptionError struct {
+	Option, Message string
+}
+
+func (e *OptionError) Error() string { return e.Message }
+
+func optErr(option, msg string) error { return &OptionError{Option: option, Message: msg} }
+
+// OptionErrors lists the option problems of a [ParseUsers] error, sorted by message.
+func OptionErrors(err error) []*OptionError {
+	var out []*OptionError
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var oe *OptionError
+		if errors.As(e, &oe) {
+			out = append(out, oe)
+			return
+		}
+		if e != nil {
+			out = append(out, &OptionError{Option: "format", Message: e.Error()})
+		}
+	}
+	walk(err)
+	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
+	return out
 }

@@ -406,3 +406,26 @@ func TestAliasesFollowTheDomainRewrite(t *testing.T) {
 		t.Errorf("aliases %v", got)
 	}
 }
+
+// TestOptionErrorsNameTheOption: every option problem of ParseUsers names its option, so the data
+// source points at the attribute without reading the message.
+func TestOptionErrorsNameTheOption(t *testing.T) {
+	data := []byte("User Name,Display Name\na@corp.com,A\n")
+	for _, c := range []struct {
+		opts UserOptions
+		want string
+	}{
+		{UserOptions{Columns: map[string]string{"nope": "X"}}, "columns"},
+		{UserOptions{Format: FormatCustom}, "columns"},
+		{UserOptions{Defaults: map[string]string{"user_principal_name": "x@corp.com"}}, "defaults"},
+		{UserOptions{Domain: "not a domain"}, "domain"},
+		{UserOptions{Encoding: "latin1"}, "encoding"},
+		{UserOptions{Format: "xls"}, "format"},
+	} {
+		_, err := ParseUsers(data, c.opts)
+		errs := OptionErrors(err)
+		if len(errs) == 0 || errs[0].Option != c.want {
+			t.Errorf("%+v: option errors %v, want one on %s", c.opts, errs, c.want)
+		}
+	}
+}
