@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -266,5 +265,3 @@ func stringMap(m types.Map) map[string]string {
 	}
 	return out
 }
-
-

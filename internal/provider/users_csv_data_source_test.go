@@ -206,7 +206,6 @@ func TestUsersCSVLargeFile(t *testing.T) {
 	}
 }
 
-
 // TestAccUsersCSVNameOrder: an admin-centre CSV without a Display Name column plans each derived
 // display name in the order of its script (surname first with no space for Chinese, Japanese and
 // Korean names, including a compound surname; given name first for Latin ones), and the tenant
