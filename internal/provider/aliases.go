@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 )
 
@@ -28,7 +28,7 @@ import (
 // (https://learn.microsoft.com/powershell/module/exchange/set-mailbox), once the mailbox exists.
 
 // aliasPermissions are what reading and writing aliases needs.
-var aliasPermissions = diag.Permissions{
+var aliasPermissions = diagtext.Permissions{
 	Graph:    []string{"Domain.Read.All", "Directory.Read.All"},
 	Exchange: "the Office 365 Exchange Online application permission Exchange.ManageAsApp (with admin consent) and the Exchange Administrator or the Exchange Recipient Administrator Entra role (which holds Recipient Management) assigned to the application's service principal",
 }
@@ -121,25 +121,25 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 	addedBy := map[string]aliasUser{}
 	for _, u := range users {
 		if len(u.want) > maxAliases {
-			diag.AttributeError(d, u.where, "Too Many Aliases", attempt+" of "+u.upn,
+			diagtext.AttributeError(d, u.where, "Too Many Aliases", attempt+" of "+u.upn,
 				fmt.Sprintf("%s has %d aliases; Exchange Online allows %d proxy addresses per recipient, its primary address and its onmicrosoft address included", u.upn, len(u.want), exchange.MaxProxyAddresses),
 				fmt.Sprintf("Keep at most %d aliases for this user.", maxAliases))
 		}
 		for _, a := range u.want {
 			if msg := aliasProblem(a); msg != "" {
-				diag.AttributeError(d, u.where, "Invalid Alias", attempt+" of "+u.upn, msg, "Write each alias as name@domain, on a verified domain of the tenant.")
+				diagtext.AttributeError(d, u.where, "Invalid Alias", attempt+" of "+u.upn, msg, "Write each alias as name@domain, on a verified domain of the tenant.")
 				continue
 			}
 			la := strings.ToLower(a)
 			switch {
 			case la == strings.ToLower(u.upn):
-				diag.AttributeError(d, u.where, "Alias Is The Primary Address", attempt+" of "+u.upn,
+				diagtext.AttributeError(d, u.where, "Alias Is The Primary Address", attempt+" of "+u.upn,
 					fmt.Sprintf("%s is the user's own sign-in name and primary address, not an alias", a), "Remove it from the aliases.")
 			case upns[la]:
-				diag.AttributeError(d, u.where, "Alias Is Another User", attempt+" of "+u.upn,
+				diagtext.AttributeError(d, u.where, "Alias Is Another User", attempt+" of "+u.upn,
 					fmt.Sprintf("%s is the sign-in name of another user of this configuration", a), "Remove it from the aliases of "+u.upn+".")
 			case owner[la] != "" && owner[la] != u.upn:
-				diag.AttributeError(d, u.where, "Duplicate Alias", attempt,
+				diagtext.AttributeError(d, u.where, "Duplicate Alias", attempt,
 					fmt.Sprintf("%s is an alias of both %s and %s; an address belongs to one recipient", a, owner[la], u.upn), "Keep it on one user only.")
 			}
 			owner[la] = u.upn
@@ -158,14 +158,14 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 	tc := clients.cache()
 	ds, err := tc.Domains(ctx, clients.Graph)
 	if err != nil {
-		diag.APIError(d, "Cannot Check Alias Domains", attempt+": reading the tenant's domains (GET /domains)", err, aliasPermissions, "")
+		diagtext.APIError(d, "Cannot Check Alias Domains", attempt+": reading the tenant's domains (GET /domains)", err, aliasPermissions, "")
 		return
 	}
 	bad, status, verified := domainCheck(ds, added, pending)
 	for _, dom := range sortedKeys(bad) {
 		for _, a := range bad[dom] {
 			u := addedBy[a]
-			diag.AttributeError(d, u.where, "Alias Domain Not Verified", attempt+" of "+u.upn,
+			diagtext.AttributeError(d, u.where, "Alias Domain Not Verified", attempt+" of "+u.upn,
 				fmt.Sprintf("the alias %s of %s is on %s, which %s; Exchange Online accepts addresses only on the tenant's accepted (verified) domains: %s", a, u.upn, dom, status[dom], verified),
 				"Add and verify the domain first (m365_domain and m365_domain_verification; list it in pending_domains when this apply verifies it), or drop the alias.")
 		}
@@ -175,7 +175,7 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 	}
 	holders, err := clients.Exchange.AddressHolders(ctx, added)
 	if err != nil {
-		diag.APIError(d, "Cannot Check Aliases", attempt+": looking for recipients that already have the new aliases (Get-Recipient)", err, aliasPermissions, "")
+		diagtext.APIError(d, "Cannot Check Aliases", attempt+": looking for recipients that already have the new aliases (Get-Recipient)", err, aliasPermissions, "")
 		return
 	}
 	for _, h := range holders {
@@ -188,7 +188,7 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 		if _, ours := upns[strings.ToLower(h.PrimarySmtpAddress)]; ours {
 			fix = "Move it in two applies: remove it from " + holder + " and apply, then add it to " + u.upn + " and apply again."
 		}
-		diag.AttributeError(d, u.where, "Alias Already In Use", attempt+" of "+u.upn,
+		diagtext.AttributeError(d, u.where, "Alias Already In Use", attempt+" of "+u.upn,
 			fmt.Sprintf("the alias %s of %s already belongs to another recipient: %s (%s)", h.Address, u.upn, holder, h.RecipientTypeDetails), fix)
 	}
 }
@@ -252,11 +252,11 @@ func writeAliases(ctx context.Context, exo *exchange.Client, writes []aliasWrite
 		for _, u := range upns {
 			ready[strings.ToLower(u)] = !slices.Contains(nr.Missing, strings.ToLower(u))
 		}
-		diag.Error(d, "Mailboxes Not Ready For Aliases", attempt,
+		diagtext.Error(d, "Mailboxes Not Ready For Aliases", attempt,
 			fmt.Sprintf("%s had no Exchange Online mailbox after %s, so their aliases were not written: %s", plural(len(nr.Missing), "user"), nr.Waited.Round(time.Second), strings.Join(nr.Missing, ", ")),
 			"Aliases need a mailbox: give these users a licence with Exchange Online. A mailbox usually appears within minutes of the licence, sometimes only after hours; apply again later (the aliases are retried), or raise the timeouts.")
 	case err != nil:
-		diag.APIError(d, "Cannot Check Mailboxes", attempt+": waiting for the mailboxes (Get-Mailbox)", err, aliasPermissions, "Apply again; the aliases are retried.")
+		diagtext.APIError(d, "Cannot Check Mailboxes", attempt+": waiting for the mailboxes (Get-Mailbox)", err, aliasPermissions, "Apply again; the aliases are retried.")
 		return done
 	default:
 		for _, u := range upns {
@@ -294,7 +294,7 @@ func writeAliases(ctx context.Context, exo *exchange.Client, writes []aliasWrite
 	tflog.Info(ctx, "wrote email aliases", map[string]any{"mailboxes": len(done), "failed": len(failures), "seconds": time.Since(started).Seconds()})
 	if len(failures) > 0 {
 		sort.Strings(failures)
-		diag.Error(d, "Some Aliases Were Not Written", attempt,
+		diagtext.Error(d, "Some Aliases Were Not Written", attempt,
 			fmt.Sprintf("Set-Mailbox failed for %s:\n%s", plural(len(failures), "user"), strings.Join(failures, "\n")),
 			"The users' other changes are in the state. Fix the causes and apply again: only the aliases not written are retried. "+
 				"Exchange needs "+aliasPermissions.Exchange+".")

@@ -21,7 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
@@ -58,9 +58,9 @@ type distributionGroupModel struct {
 // Management, Recipient Management); BypassSecurityGroupManagerCheck needs Organization
 // Management or the Security Group Creation and Membership role
 // (https://learn.microsoft.com/powershell/module/exchange/set-distributiongroup).
-var distributionGroupPermissions = diag.Permissions{
+var distributionGroupPermissions = diagtext.Permissions{
 	Graph:    []string{"User.Read.All and Domain.Read.All", "Directory.Read.All"},
-	Exchange: diag.ExchangeRole + " (the Exchange Administrator role includes Organization Management, which BypassSecurityGroupManagerCheck needs)",
+	Exchange: diagtext.ExchangeRole + " (the Exchange Administrator role includes Organization Management, which BypassSecurityGroupManagerCheck needs)",
 }
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -173,7 +173,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 	if len(addrs) > 0 {
 		ds, err := r.clients.cache().Domains(ctx, g)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
 			return
 		}
 		bad, status, verified := domainCheck(ds, addrs, setStrings(plan.PendingDomains))
@@ -182,7 +182,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 			if slices.ContainsFunc(bad[dom], func(a string) bool { return strings.EqualFold(a, plan.PrimarySmtpAddress.ValueString()) }) {
 				p = path.Root("primary_smtp_address")
 			}
-			diag.AttributeError(&resp.Diagnostics, p, "Domain Not Verified", attempt,
+			diagtext.AttributeError(&resp.Diagnostics, p, "Domain Not Verified", attempt,
 				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s. Addresses on it: %s", dom, status[dom], verified, listUPNs(bad[dom])),
 				"Add and verify the domain first (m365_domain and m365_domain_verification), or use an address on a verified domain. "+
 					"If this same apply verifies it, list it in pending_domains and make this resource depend on the m365_domain_verification.")
@@ -205,13 +205,13 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 		}
 		missing, unlicensed, err := r.missingRecipients(ctx, fresh, groupsToo)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check Group Members", attempt+" (looking up its "+attr+")", err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check Group Members", attempt+" (looking up its "+attr+")", err, distributionGroupPermissions, "")
 			return
 		}
 		if len(unlicensed) > 0 {
 			// Without a licence Exchange Online never gives the user a mailbox, so it can never be
 			// a recipient: the apply would wait for it until its timeout.
-			diag.AttributeError(&resp.Diagnostics, path.Root(attr), "Member Has No Mailbox", attempt,
+			diagtext.AttributeError(&resp.Diagnostics, path.Root(attr), "Member Has No Mailbox", attempt,
 				fmt.Sprintf("%d users have no licence, so Exchange Online gives them no mailbox and they cannot be in a distribution group: %s", len(unlicensed), listUPNs(unlicensed)),
 				"License them with a plan that includes Exchange Online (m365_users licenses), or leave them out.")
 		}
@@ -229,7 +229,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 		case "accept_messages_only_from":
 			summary = "Sender Not Found"
 		}
-		diag.AttributeError(&resp.Diagnostics, path.Root(attr), summary, attempt,
+		diagtext.AttributeError(&resp.Diagnostics, path.Root(attr), summary, attempt,
 			fmt.Sprintf("%d of the addresses are not %s of the tenant: %s", len(missing), what, listUPNs(missing)),
 			"Create them first, or in this same apply: reference the resource that creates them (an unknown value is checked at apply), or list them in pending_members and add depends_on. Check the spelling against the user principal names.")
 	}
@@ -314,7 +314,7 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 		if exchange.IsKind(err, exchange.KindAlreadyExists) || exchange.IsKind(err, exchange.KindAddressTaken) {
 			next = fmt.Sprintf("The name or an address is taken. If the group already exists, import it:\n\n  terraform import <address of this m365_distribution_group> %s", p.PrimarySmtpAddress)
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Create Distribution Group", "creating the distribution group "+name, err, distributionGroupPermissions, next)
+		diagtext.APIError(&resp.Diagnostics, "Cannot Create Distribution Group", "creating the distribution group "+name, err, distributionGroupPermissions, next)
 		return
 	}
 	id := firstNonEmpty(created.GUID, p.PrimarySmtpAddress)
@@ -337,7 +337,7 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 			return exo.SetDistributionGroup(ctx, set)
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Complete Distribution Group", "setting the secondary addresses and allowed senders of "+name, err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Complete Distribution Group", "setting the secondary addresses and allowed senders of "+name, err, distributionGroupPermissions, "")
 		}
 	}
 	r.read(ctx, &m, &resp.Diagnostics, true)
@@ -364,12 +364,12 @@ func (r *distributionGroupResource) read(ctx context.Context, m *distributionGro
 		return true
 	}
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Distribution Group", "reading the distribution group "+id, err, distributionGroupPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Distribution Group", "reading the distribution group "+id, err, distributionGroupPermissions, "")
 		return false
 	}
 	members, err := exo.GetDistributionGroupMember(ctx, firstNonEmpty(g.GUID, id))
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Group Members", "reading the members of "+g.Name, err, distributionGroupPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Group Members", "reading the members of "+g.Name, err, distributionGroupPermissions, "")
 		return false
 	}
 	m.ID = types.StringValue(firstNonEmpty(g.GUID, id))
@@ -506,13 +506,13 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 		// PrimarySmtpAddress and EmailAddresses can't be sent together: two calls.
 		primary := exchange.SetDistributionGroupParams{Identity: id, PrimarySmtpAddress: set.PrimarySmtpAddress}
 		if err := exo.SetDistributionGroup(ctx, primary); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the primary address of "+id, err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the primary address of "+id, err, distributionGroupPermissions, "")
 			return
 		}
 		set.PrimarySmtpAddress = nil
 	}
 	if err := exo.SetDistributionGroup(ctx, set); err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the distribution group "+state.Name.ValueString(), err, distributionGroupPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the distribution group "+state.Name.ValueString(), err, distributionGroupPermissions, "")
 		return
 	}
 	if !sameStrings(setStrings(plan.Members), setStrings(state.Members)) {
@@ -521,7 +521,7 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 			return exo.UpdateDistributionGroupMember(ctx, id, members)
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Update Group Members", fmt.Sprintf("replacing the members of %s (%d members, one Update-DistributionGroupMember)", state.Name.ValueString(), len(members)), err, distributionGroupPermissions,
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Group Members", fmt.Sprintf("replacing the members of %s (%d members, one Update-DistributionGroupMember)", state.Name.ValueString(), len(members)), err, distributionGroupPermissions,
 				"Check that every member is a mail-enabled user or group of the tenant.")
 			return
 		}
@@ -542,7 +542,7 @@ func (r *distributionGroupResource) Delete(ctx context.Context, req resource.Del
 	defer cancel()
 	err := r.clients.Exchange.RemoveDistributionGroup(ctx, m.ID.ValueString())
 	if err != nil && !exchange.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Delete Distribution Group", "removing the distribution group "+m.Name.ValueString(), err, distributionGroupPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete Distribution Group", "removing the distribution group "+m.Name.ValueString(), err, distributionGroupPermissions, "")
 	}
 }
 

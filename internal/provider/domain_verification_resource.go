@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
@@ -96,7 +96,7 @@ func (r *domainVerificationResource) Create(ctx context.Context, req resource.Cr
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+name+" before verifying it", err, domainPermissions, "Add the domain first (m365_domain).")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+name+" before verifying it", err, domainPermissions, "Add the domain first (m365_domain).")
 		return
 	}
 	expected := ""
@@ -138,12 +138,12 @@ func (r *domainVerificationResource) Create(ctx context.Context, req resource.Cr
 			return false, nil
 		})
 	if err != nil && (graph.IsForbidden(err) || graph.IsAuth(err)) {
-		diag.APIError(&resp.Diagnostics, "Domain Verification Failed", "verifying "+name, err, domainPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Domain Verification Failed", "verifying "+name, err, domainPermissions, "")
 		return
 	}
 	if err != nil {
 		seen, lerr := resolver.LookupTXT(context.Background(), name)
-		resp.Diagnostics.AddAttributeError(path.Root("domain"), "Domain Verification Failed", diag.Detail(
+		resp.Diagnostics.AddAttributeError(path.Root("domain"), "Domain Verification Failed", diagtext.Detail(
 			fmt.Sprintf("verifying %s (%d attempts over %s)", name, attempts, timeout),
 			fmt.Sprintf("Microsoft did not find the verification record. Last answer from Graph: %s", lastErr),
 			fmt.Sprintf("Publish this record at your DNS host, then apply again:\n\n  name:  %s (DNSPod sub_domain \"@\", record_type \"TXT\", record_line \"默认\")\n  type:  TXT\n  value: %s\n\n"+
@@ -192,7 +192,7 @@ func (r *domainVerificationResource) Read(ctx context.Context, req resource.Read
 		return
 	}
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+m.ID.ValueString(), err, domainPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+m.ID.ValueString(), err, domainPermissions, "")
 		return
 	}
 	if !dom.IsVerified {

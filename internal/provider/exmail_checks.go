@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 )
 
@@ -163,5 +163,5 @@ func exmailAPIError(d *diagList, summary, attempt string, err error) {
 	case 0:
 		next = "Check exmail.endpoint and the network path to it."
 	}
-	d.AddError(summary, diag.Detail(attempt, err.Error(), next))
+	d.AddError(summary, diagtext.Detail(attempt, err.Error(), next))
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -220,7 +220,7 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 				known = append(known, dep.Path)
 			}
 			resp.Diagnostics.AddAttributeError(path.Root("department_filter"), "Unknown Exmail Department",
-				diag.Detail("filtering the Tencent Exmail address book by department",
+				diagtext.Detail("filtering the Tencent Exmail address book by department",
 					fmt.Sprintf("no department has the path %s (department/list returned %d departments)", quoteList(unknown), len(dir.departments)),
 					"Use one of the existing paths: "+strings.Join(known, ", ")+"."))
 		}
@@ -333,7 +333,7 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 	// users goes in as a raw value, built by the same conversion as m365_users_csv's.
 	var raw map[string]tftypes.Value
 	if err := resp.State.Raw.As(&raw); err != nil {
-		diag.Bug(&resp.Diagnostics, "reading the state", err)
+		diagtext.Bug(&resp.Diagnostics, "reading the state", err)
 		return
 	}
 	raw["users"] = csvUsersValue(users)

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 )
 
@@ -148,7 +148,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	}
 	{
 		resp.Diagnostics.AddAttributeError(path.Root("mailboxes"), "Exmail Members Not Found",
-			diag.Detail(what, fmt.Sprintf("%d of %d members cannot be opened for IMAP:\n%s", len(problems), len(addrs), strings.Join(problems, "\n")),
+			diagtext.Detail(what, fmt.Sprintf("%d of %d members cannot be opened for IMAP:\n%s", len(problems), len(addrs), strings.Join(problems, "\n")),
 				"Fix mailboxes (or the address book), then plan again. Nothing was changed."))
 	}
 }

@@ -16,10 +16,10 @@ import (
 
 // The Chinese guide's glossary ("诊断信息速查") explains every diagnostic summary the provider can
 // show. TestDiagnosticGlossaryComplete keeps it complete: it reads the non-test Go files of this
-// package and of internal/diag with go/parser, finds every call that emits a diagnostic, resolves
+// package and of internal/diagtext with go/parser, finds every call that emits a diagnostic, resolves
 // its summary argument to string constants, and fails for each summary the glossary lacks.
 //
-// Sinks are the framework's diag.Diagnostics methods and internal/diag's helpers (summary argument
+// Sinks are the framework's diag.Diagnostics methods and internal/diagtext's helpers (summary argument
 // index below), and every function of these packages that passes one of its own parameters on as a
 // summary (found until nothing changes). A summary is resolved when it is a string literal, a
 // constant (declared in either package, concatenations included), fmt.Sprintf with a constant
@@ -36,11 +36,11 @@ var glossarySinks = map[string]int{
 	"NewErrorDiagnostic": 0, "NewWarningDiagnostic": 0, "NewAttributeErrorDiagnostic": 1, "NewAttributeWarningDiagnostic": 1,
 }
 
-// glossaryHelpers are internal/diag's functions (package-qualified, as the provider calls them).
-var glossaryHelpers = map[string]int{"diag.Error": 1, "diag.AttributeError": 2, "diag.APIError": 1}
+// glossaryHelpers are internal/diagtext's functions (package-qualified, as the provider calls them).
+var glossaryHelpers = map[string]int{"diagtext.Error": 1, "diagtext.AttributeError": 2, "diagtext.APIError": 1}
 
 type glossaryFunc struct {
-	name   string // "diag.Error" for internal/diag, "name" or "Type.name" here
+	name   string // "diagtext.Error" for internal/diagtext, "name" or "Type.name" here
 	decl   *ast.FuncDecl
 	params []string
 }
@@ -118,14 +118,14 @@ func (s *glossaryScan) load(t *testing.T, dir, pkg string) {
 }
 
 // callee is the key of a call: the method or function name for a selector on anything but the
-// diag package ("AddError", "helper"), "diag.X" for internal/diag, the name for a plain call.
+// diag package ("AddError", "helper"), "diagtext.X" for internal/diagtext, the name for a plain call.
 func glossaryCallee(c *ast.CallExpr) string {
 	switch fn := c.Fun.(type) {
 	case *ast.Ident:
 		return fn.Name
 	case *ast.SelectorExpr:
-		if id, ok := fn.X.(*ast.Ident); ok && id.Name == "diag" {
-			return "diag." + fn.Sel.Name
+		if id, ok := fn.X.(*ast.Ident); ok && id.Name == "diagtext" {
+			return "diagtext." + fn.Sel.Name
 		}
 		return fn.Sel.Name
 	}
@@ -298,7 +298,7 @@ func (s *glossaryScan) field(name string, depth int) (vals []string, param int, 
 func glossaryTitles(t *testing.T) (map[string][]string, []string) {
 	t.Helper()
 	s := &glossaryScan{fset: token.NewFileSet(), consts: map[string]ast.Expr{}, structs: map[string][]string{}, sinks: map[string]int{}}
-	s.load(t, "../diag", "diag")
+	s.load(t, "../diagtext", "diagtext")
 	s.load(t, ".", "")
 	for k, v := range glossarySinks {
 		s.sinks[k] = v

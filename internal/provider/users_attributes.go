@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 )
 
 // m365_users keeps one JSON document per user in its state (`attributes`) instead of one
@@ -406,7 +406,7 @@ func reportUserProblems(problems []userProblem, d *diagList) {
 		if p.attr != "" {
 			what += "." + p.attr
 		}
-		diag.AttributeError(d, userPath(p.key, p.attr), "Invalid User Attribute", "checking "+what, what+" "+p.msg,
+		diagtext.AttributeError(d, userPath(p.key, p.attr), "Invalid User Attribute", "checking "+what, what+" "+p.msg,
 			"Give each user an object of the attributes listed in the m365_users documentation, as data.m365_users_csv.x.users does.")
 	}
 }
@@ -420,7 +420,7 @@ func validateUsersValue(ctx context.Context, config tfsdk.Config, d *diagList) {
 	for _, k := range sortedKeys(users) {
 		e := users[k]
 		if e.DisplayName.IsNull() {
-			diag.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
+			diagtext.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
 				"Microsoft Graph needs a display name for every user", "Give the user a display_name (m365_users_csv builds it from first and last name).")
 		}
 		for i, p := range e.strs() {

@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
@@ -158,7 +158,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 		opts.Name = m.Path.ValueString()
 		b, err := os.ReadFile(opts.Name)
 		if err != nil {
-			diag.AttributeError(&resp.Diagnostics, src, "Cannot Read User CSV", "reading the user CSV "+opts.Name, err.Error(),
+			diagtext.AttributeError(&resp.Diagnostics, src, "Cannot Read User CSV", "reading the user CSV "+opts.Name, err.Error(),
 				"Check the path; relative paths are relative to the directory Terraform runs in, so prefer \"${path.module}/users.csv\".")
 			return
 		}
@@ -171,7 +171,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 	res, err := usercsv.ParseUsers(data, opts)
 	if err != nil {
 		for _, e := range usercsv.OptionErrors(err) {
-			diag.AttributeError(&resp.Diagnostics, path.Root(e.Option), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e.Message, "")
+			diagtext.AttributeError(&resp.Diagnostics, path.Root(e.Option), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e.Message, "")
 		}
 		return
 	}
@@ -191,7 +191,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 	// attr values and reflection take seconds, this takes a fraction of that.
 	var cfg map[string]tftypes.Value
 	if err := req.Config.Raw.As(&cfg); err != nil {
-		diag.Bug(&resp.Diagnostics, "reading the configuration", err)
+		diagtext.Bug(&resp.Diagnostics, "reading the configuration", err)
 		return
 	}
 	cfg["users"] = csvUsersValue(res.Users)

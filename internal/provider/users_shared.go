@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -27,14 +27,14 @@ import (
 // the per-user lock of licence changes.
 
 // userPermissions are what creating users and assigning licences needs (reference/graph-api.md §3).
-var userPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
+var userPermissions = diagtext.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
 
 // passwordPermissions are what resetting a password needs in application-only access.
-var passwordPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All"},
+var passwordPermissions = diagtext.Permissions{Graph: []string{"User.ReadWrite.All"},
 	Exchange: "at least the User Administrator Entra role on the application's service principal (Privileged Authentication Administrator to reset the password of an administrator)"}
 
 // userCheckPermissions are what the plan-time reads need.
-var userCheckPermissions = diag.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
+var userCheckPermissions = diagtext.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
 
 // userFields are the CSV-mappable attributes of a user. Every Terraform type of users embeds
 // them, so `users = data.m365_users_csv.x.users` and `each.value.department` line up.
@@ -712,7 +712,7 @@ func (countryCodeValidator) ValidateString(_ context.Context, req validator.Stri
 		fix = fmt.Sprintf("Write it in upper case: %q.", strings.ToUpper(v))
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Usage Location",
-		diag.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
+		diagtext.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
 }
 
 // upnValidator checks the shape of a user principal name at plan time (the domain is checked
@@ -731,7 +731,7 @@ func (upnValidator) ValidateString(_ context.Context, req validator.StringReques
 	}
 	if msg := upnProblem(req.ConfigValue.ValueString()); msg != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid User Principal Name",
-			diag.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
+			diagtext.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
 	}
 }
 
