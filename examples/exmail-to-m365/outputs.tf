@@ -22,6 +22,11 @@ output "licensed_users" {
   value = { for upn, doc in m365_users.staff.attributes : upn => jsondecode(doc).licenses }
 }
 
+output "aliases" {
+  description = "Each user's email aliases (the export's 别名), written through Exchange Online."
+  value       = { for upn, doc in m365_users.staff.attributes : upn => try(jsondecode(doc).aliases, []) }
+}
+
 output "batch_status" {
   value = m365_migration_batch.wave1.status
 }
@@ -63,7 +68,7 @@ output "next_step" {
 }
 
 output "remove_batch_after" {
-  description = "Microsoft: wait 72 hours after the MX change before removing the batch (terraform state rm / destroy of m365_migration_batch)."
+  description = "Microsoft: wait 72 hours after the MX change, and the final sync, before removing the batch: delete the m365_migration_batch block (its prevent_destroy goes with it) and apply, or set prevent_destroy = false and run terraform destroy -target=m365_migration_batch.wave1. terraform state rm only forgets it: the batch stays in Exchange Online."
   value       = local.mx_switched_at == null ? null : timeadd(local.mx_switched_at, "72h")
 }
 

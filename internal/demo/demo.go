@@ -67,8 +67,12 @@ type Report struct {
 	// LicensedUsers maps each created user to its licences.
 	LicensedUsers map[string][]string
 	DisplayNames  map[string]string
-	BatchStatus   string
-	BatchUsers    map[string]UserResult
+	// Aliases are each user's aliases (from the export's 别名); AliasRecipients where mail to
+	// each alias is delivered in the tenant ("" when it would bounce).
+	Aliases         map[string][]string
+	AliasRecipients map[string]string
+	BatchStatus     string
+	BatchUsers      map[string]UserResult
 	// Mailboxes is how the batch met the tenant's mailbox provisioning.
 	Mailboxes MailboxReadiness
 	// WrongPasswordStopped: the apply with the wrong-password CSV failed in the preflight.
@@ -252,6 +256,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if err := phase1Facts(out, rep); err != nil {
 		return nil, err
 	}
+	rep.AliasRecipients = map[string]string{}
+	for _, as := range rep.Aliases {
+		for _, a := range as {
+			rep.AliasRecipients[a], _ = fake.RecipientFor(a)
+		}
+	}
 	logf("phase 1 done: domain verified=%t, %d users licensed, batch %s", rep.DomainVerified, len(rep.LicensedUsers), rep.BatchStatus)
 
 	// The wrong-password CSV: the preflight must stop the apply before anything is submitted.
@@ -333,6 +343,18 @@ func (rep *Report) check() error {
 	if len(rep.LicensedUsers) != len(Mailboxes) {
 		problems = append(problems, fmt.Sprintf("%d users licensed, want %d", len(rep.LicensedUsers), len(Mailboxes)))
 	}
+	aliases := 0
+	for upn, as := range rep.Aliases {
+		for _, a := range as {
+			aliases++
+			if !strings.EqualFold(rep.AliasRecipients[a], upn) {
+				problems = append(problems, fmt.Sprintf("mail to the alias %s reaches %q, not %s", a, rep.AliasRecipients[a], upn))
+			}
+		}
+	}
+	if aliases == 0 {
+		problems = append(problems, "no alias from the export's 别名 column was created")
+	}
 	if rep.BatchStatus != "Synced" {
 		problems = append(problems, "batch status "+rep.BatchStatus)
 	}
@@ -380,6 +402,15 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(&b, "  users             %d created from the GB18030 Exmail export, licensed, usage location CN\n", len(rep.LicensedUsers))
 	for _, upn := range sortedKeys(rep.LicensedUsers) {
 		fmt.Fprintf(&b, "    %-27s %-4s %s\n", upn, rep.DisplayNames[upn], strings.Join(rep.LicensedUsers[upn], ","))
+	}
+	for _, upn := range sortedKeys(rep.Aliases) {
+		for _, a := range rep.Aliases[upn] {
+			to := rep.AliasRecipients[a]
+			if to == "" {
+				to = "nobody (mail would bounce)"
+			}
+			fmt.Fprintf(&b, "  alias             %s (别名 of %s) → delivered to the mailbox of %s\n", a, upn, to)
+		}
 	}
 	mb := rep.Mailboxes
 	fmt.Fprintf(&b, "  mailboxes         %d of %d appeared %.1f–%.1f s into the apply (a real tenant: 30 min–24 h after licensing); %d Get-Mailbox polls\n",
@@ -455,7 +486,7 @@ func phase1Facts(out map[string]json.RawMessage, rep *Report) error {
 	}
 	for name, v := range map[string]any{
 		"domain_verified": &rep.DomainVerified, "licensed_users": &rep.LicensedUsers, "users": &users,
-		"batch_status": &rep.BatchStatus, "batch_users": &batchUsers,
+		"batch_status": &rep.BatchStatus, "batch_users": &batchUsers, "aliases": &rep.Aliases,
 	} {
 		raw, ok := out[name]
 		if !ok {

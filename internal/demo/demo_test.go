@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,17 @@ func TestAccDemo(t *testing.T) {
 	}
 	if rep.BatchStatus != "Synced" {
 		t.Errorf("batch status %q", rep.BatchStatus)
+	}
+	// The export's 别名 column: each alias delivers to its user's mailbox.
+	for upn, want := range map[string][]string{"zhang.san@contoso.com": {"zs@contoso.com"}, "li.si@contoso.com": {"lisi@contoso.com", "si.li@contoso.com"}} {
+		if fmt.Sprint(rep.Aliases[upn]) != fmt.Sprint(want) {
+			t.Errorf("%s: aliases %v, want %v", upn, rep.Aliases[upn], want)
+		}
+		for _, a := range want {
+			if rep.AliasRecipients[a] != upn {
+				t.Errorf("mail to %s reaches %q, want %s", a, rep.AliasRecipients[a], upn)
+			}
+		}
 	}
 	seeded := SeededMessages()
 	if len(rep.BatchUsers) != len(seeded) {

@@ -28,6 +28,19 @@ const (
 	// two CNAME records first. ..."; ValidationException,
 	// https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure).
 	KindDKIMCNAMEMissing Kind = "dkim_cname_missing"
+	// KindAddressTaken: another recipient already has the proxy address ("The proxy address
+	// \"SMTP:<address>\" is already being used by ...", or "Another object with the same value for
+	// property proxyAddresses already exists"; the exception type over InvokeCommand is
+	// UNCONFIRMED,
+	// https://learn.microsoft.com/troubleshoot/exchange/email-alias/proxy-address-being-used).
+	KindAddressTaken Kind = "address_taken"
+	// KindDomainNotAccepted: the address's domain is not an accepted domain of the organisation
+	// (the service's wording is UNCONFIRMED; matched on "accepted domain").
+	KindDomainNotAccepted Kind = "domain_not_accepted"
+	// KindTooManyAddresses: more than 300 proxy addresses on one recipient ("There are too many
+	// proxy addresses: <X>, and maximum supported number of recipient proxy addresses is 300",
+	// https://learn.microsoft.com/troubleshoot/exchange/administration/too-many-proxy-addresses-error).
+	KindTooManyAddresses Kind = "too_many_addresses"
 )
 
 // Error is a failed cmdlet in plain terms.
@@ -171,6 +184,12 @@ func classify(e *Error, raw string) Kind {
 		return KindGroupManager
 	case strings.Contains(t, "validationexception") && strings.Contains(msg, "cname record does not exist"):
 		return KindDKIMCNAMEMissing
+	case strings.Contains(msg, "is already being used by") || strings.Contains(msg, "same value for property proxyaddresses"):
+		return KindAddressTaken
+	case strings.Contains(msg, "too many proxy addresses"):
+		return KindTooManyAddresses
+	case strings.Contains(msg, "accepted domain"):
+		return KindDomainNotAccepted
 	case e.HTTPStatus == http.StatusTooManyRequests || strings.Contains(raw, concurrencyText):
 		return KindThrottled
 	case e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden:
@@ -211,5 +230,9 @@ func adminErrors(cmdlet string, raw json.RawMessage) error {
 	if len(msgs) == 0 {
 		msgs = append(msgs, truncate(string(raw), 300))
 	}
-	return &Error{Cmdlet: cmdlet, Kind: KindValidation, HTTPStatus: http.StatusOK, Message: "the cmdlet reported errors: " + strings.Join(msgs, "; ")}
+	e := &Error{Cmdlet: cmdlet, HTTPStatus: http.StatusOK, Message: "the cmdlet reported errors: " + strings.Join(msgs, "; ")}
+	if e.Kind = classify(e, ""); e.Kind == KindOther {
+		e.Kind = KindValidation
+	}
+	return e
 }

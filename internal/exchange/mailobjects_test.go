@@ -2,6 +2,7 @@ package exchange_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
@@ -85,5 +86,54 @@ func TestDkimClient(t *testing.T) {
 	}
 	if err := c.SetDkimSigningConfig(ctx, "contoso.com", false); err != nil {
 		t.Errorf("disable: %v", err)
+	}
+}
+
+func TestMailboxAddressesClient(t *testing.T) {
+	s := mailSeed()
+	s.Domains = append(s.Domains, fakecloud.SeedDomain{ID: "other.com"})
+	f := testutil.StartFake(t, s, fakecloud.Knobs{})
+	c := newClient(t, f, 0)
+	ctx := ctx(t)
+	if err := c.SetMailboxAddresses(ctx, "li.lei@contoso.com", []string{"lei.li@contoso.com", "old.li@contoso.com"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetMailboxAddresses(ctx, "li.lei@contoso.com", []string{"lilei@contoso.com"}, []string{"old.li@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := c.ListMailboxes(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range boxes {
+		if m.UserPrincipalName == "li.lei@contoso.com" && (!slices.Contains(m.EmailAddresses, "lilei@contoso.com") || slices.Contains(m.EmailAddresses, "old.li@contoso.com")) {
+			t.Errorf("addresses: %v", m.EmailAddresses)
+		}
+	}
+	// Holders: by filter (few addresses) and by listing (many).
+	h, err := c.AddressHolders(ctx, []string{"lei.li@contoso.com", "free@contoso.com"})
+	if err != nil || len(h) != 1 || h[0].PrimarySmtpAddress != "li.lei@contoso.com" || h[0].ExternalDirectoryObjectID == "" {
+		t.Errorf("holders: %+v %v", h, err)
+	}
+	many := []string{"lilei@contoso.com"}
+	for i := range 30 {
+		many = append(many, "x"+string(rune('a'+i%26))+"@contoso.com")
+	}
+	if h, err := c.AddressHolders(ctx, many); err != nil || len(h) != 1 || h[0].Address != "lilei@contoso.com" {
+		t.Errorf("holders by listing: %+v %v", h, err)
+	}
+	// Typed refusals.
+	if err := c.SetMailboxAddresses(ctx, "han.meimei@contoso.com", []string{"lei.li@contoso.com"}, nil); !exchange.IsKind(err, exchange.KindAddressTaken) {
+		t.Errorf("taken: %v", err)
+	}
+	if err := c.SetMailboxAddresses(ctx, "han.meimei@contoso.com", []string{"mm@other.com"}, nil); !exchange.IsKind(err, exchange.KindDomainNotAccepted) {
+		t.Errorf("domain: %v", err)
+	}
+	var lots []string
+	for i := range 299 {
+		lots = append(lots, "a"+strconv.Itoa(i)+"@contoso.com")
+	}
+	if err := c.SetMailboxAddresses(ctx, "han.meimei@contoso.com", lots, nil); !exchange.IsKind(err, exchange.KindTooManyAddresses) {
+		t.Errorf("limit: %v", err)
 	}
 }

@@ -194,3 +194,43 @@ func WaitUntil(ctx context.Context, check func(ctx context.Context) (bool, error
 	}
 	return err
 }
+
+// MigrationFailure is the kind of a migration user's failure, read from its ErrorSummary, which
+// the service gives only as text
+// (https://learn.microsoft.com/exchange/troubleshoot/move-or-migrate-mailboxes/troubleshoot-issues-with-imap-mailbox-migration).
+type MigrationFailure int
+
+// Kinds of migration user failures.
+const (
+	FailureOther MigrationFailure = iota
+	// FailureRecipientNotFound: MigrationRecipientNotFoundException, the target mailbox did not
+	// exist when the user started.
+	FailureRecipientNotFound
+	// FailureSourceLogin: the source server refused the login ("We had trouble signing in",
+	// ImapAuthenticationException).
+	FailureSourceLogin
+	// FailureOtherBatch: the user is already in another batch.
+	FailureOtherBatch
+	// FailureMailboxFull: the target mailbox is full.
+	FailureMailboxFull
+	// FailureSourceUnreachable: the source server timed out or could not be reached.
+	FailureSourceUnreachable
+)
+
+// ClassifyMigrationFailure reads a migration user's ErrorSummary (or statistics Error).
+func ClassifyMigrationFailure(text string) MigrationFailure {
+	t := strings.ToLower(text)
+	switch {
+	case strings.Contains(t, "recipientnotfound") || strings.Contains(t, "recipient wasn't found"):
+		return FailureRecipientNotFound
+	case strings.Contains(t, "trouble signing in") || strings.Contains(t, "authentication") || strings.Contains(t, "login") || strings.Contains(t, "password"):
+		return FailureSourceLogin
+	case IsDuplicateUserError(text):
+		return FailureOtherBatch
+	case strings.Contains(t, "mailbox is full"):
+		return FailureMailboxFull
+	case strings.Contains(t, "timed out") || strings.Contains(t, "could not be completed"):
+		return FailureSourceUnreachable
+	}
+	return FailureOther
+}

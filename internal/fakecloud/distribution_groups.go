@@ -146,13 +146,26 @@ func groupTypeDetails(g DistributionGroup) string {
 // addressHolderLocked names the recipient that already uses an SMTP address (skip: the group
 // being changed).
 func addressHolderLocked(st *State, addr string, skip int) (string, bool) {
+	return addressHolderExceptLocked(st, addr, "", skip)
+}
+
+// addressHolderExceptLocked names the recipient that already uses an SMTP address: a user (its
+// user principal name, or any proxy address of its mailbox) other than skipUser (a user id), or
+// a distribution group other than the one at index skipGroup.
+func addressHolderExceptLocked(st *State, addr, skipUser string, skipGroup int) (string, bool) {
 	for _, u := range st.Users {
-		if !u.Deleted && strings.EqualFold(u.UserPrincipalName, addr) {
+		if u.Deleted || u.ID == skipUser {
+			continue
+		}
+		if strings.EqualFold(u.UserPrincipalName, addr) {
+			return u.UserPrincipalName, true
+		}
+		if _, has := st.Mailboxes[u.ID]; has && hasProxyAddress(mailboxProxyAddresses(st, u), addr) {
 			return u.UserPrincipalName, true
 		}
 	}
 	for i, g := range st.DistributionGroups {
-		if i == skip {
+		if i == skipGroup {
 			continue
 		}
 		for _, a := range g.EmailAddresses {
@@ -325,7 +338,8 @@ func cmdNewDistributionGroup(ctx *CmdletContext, p Params) ([]map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	ctx.MarkCreated("distributiongroup", out["Guid"].(string))
+	guid, _ := out["Guid"].(string)
+	ctx.MarkCreated("distributiongroup", guid)
 	return []map[string]any{out}, nil
 }
 

@@ -34,7 +34,7 @@ func normalizeZone(zone string) (string, error) {
 		}
 		for i := 0; i < len(l); i++ {
 			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 				return "", fmt.Errorf("invalid zone name %q: the label %q may hold only letters, digits and hyphens", zone, l)
 			}
 		}

@@ -41,6 +41,10 @@ type Mailbox struct {
 	// ReadyAt is when the mailbox exists (WhenMailboxCreated); zero when it never will
 	// (mailbox_provision_delay < 0).
 	ReadyAt time.Time `json:"ready_at,omitzero"`
+	// EmailAddresses are the proxy addresses once Set-Mailbox -EmailAddresses changed them
+	// (prefixed: "SMTP:" the primary, "smtp:" the others); nil: the ones Exchange stamps (see
+	// mailboxProxyAddresses).
+	EmailAddresses []string `json:"email_addresses,omitempty"`
 }
 
 // ready reports whether the mailbox exists at now.
@@ -163,6 +167,9 @@ func mailboxAlias(u User) string {
 // smtp:<alias>@<initial domain>, as Exchange Online stamps them for a cloud user. The SIP: and
 // SPO: entries of a real mailbox are left out.
 func mailboxProxyAddresses(st *State, u User) []string {
+	if mb, ok := st.Mailboxes[u.ID]; ok && mb.EmailAddresses != nil {
+		return mb.EmailAddresses
+	}
 	out := []string{"SMTP:" + u.UserPrincipalName}
 	initial := mailboxAlias(u) + "@" + st.InitialDomain
 	if !strings.EqualFold(initial, u.UserPrincipalName) {
@@ -228,7 +235,7 @@ func recipientJSON(st *State, u User, mb Mailbox, hasMailbox bool, cmdlet string
 	primary, proxies := "", []string{}
 	if hasMailbox {
 		proxies = mailboxProxyAddresses(st, u)
-		primary = u.UserPrincipalName
+		primary = primaryOf(proxies, u.UserPrincipalName)
 	}
 	switch cmdlet {
 	case "Get-User":
@@ -444,6 +451,33 @@ func runRecipientQuery(ctx *CmdletContext, q *recipientQuery) ([]map[string]any,
 				order = mb.ReadyAt
 			}
 			rows = append(rows, row{o, order, u.ID})
+		}
+		if q.cmdlet != "Get-Recipient" {
+			return
+		}
+		// Get-Recipient shows every kind of recipient: the distribution groups too.
+		for i, g := range st.DistributionGroups {
+			o := groupObject(st, g)
+			if q.identity != "" && findGroupLocked(st, q.identity) != i {
+				continue
+			}
+			if len(q.details) > 0 && !containsFold(q.details, stringAt(o, "RecipientTypeDetails")) {
+				continue
+			}
+			if len(q.types) > 0 && !containsFold(q.types, stringAt(o, "RecipientType")) {
+				continue
+			}
+			if q.filter != nil {
+				match, err := q.filter.eval(o)
+				if err != nil {
+					xe = err
+					return
+				}
+				if !match {
+					continue
+				}
+			}
+			rows = append(rows, row{o, g.Created, g.GUID})
 		}
 	})
 	if xe != nil {

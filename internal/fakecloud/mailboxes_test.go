@@ -86,14 +86,6 @@ func (f *mailboxFixture) exoError(status int, cmdlet string, params map[string]a
 	return parts[2], typ
 }
 
-func ids(a exoAnswer, key string) []string {
-	var out []string
-	for _, v := range a.Value {
-		out = append(out, fmt.Sprint(v[key]))
-	}
-	return out
-}
-
 // TestMailboxProvisioningDelay: after licensing, the user is a "User" with no mailbox for the
 // delay plus its jitter, then a UserMailbox shaped like the service's; Graph mailboxSettings follows.
 func TestMailboxProvisioningDelay(t *testing.T) {

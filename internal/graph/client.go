@@ -263,3 +263,43 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// Problem is what an admin must fix about a refused Graph write. Graph answers these with the
+// generic Request_BadRequest code and tells them apart only in error.message
+// (https://learn.microsoft.com/graph/api/user-post-users, https://learn.microsoft.com/graph/errors),
+// so the client reads its messages here, once, and callers decide on the Problem.
+type Problem int
+
+// Problems of refused writes.
+const (
+	ProblemOther Problem = iota
+	// ProblemNameTaken: "Another object with the same value for property userPrincipalName
+	// already exists" (a live or a deleted user holds the name).
+	ProblemNameTaken
+	// ProblemPassword: the password does not meet the complexity requirements.
+	ProblemPassword
+	// ProblemDomain: the user principal name's domain is not a verified domain of the tenant.
+	ProblemDomain
+	// ProblemPrivileges: Authorization_RequestDenied / "Insufficient privileges".
+	ProblemPrivileges
+)
+
+// ProblemOf classifies err (nil or not a Graph error: ProblemOther).
+func ProblemOf(err error) Problem {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ProblemOther
+	}
+	msg := strings.ToLower(e.Message)
+	switch {
+	case strings.EqualFold(e.Code, "Authorization_RequestDenied") || strings.Contains(msg, "insufficient privileges"):
+		return ProblemPrivileges
+	case strings.Contains(msg, "already exists"):
+		return ProblemNameTaken
+	case strings.Contains(msg, "password"):
+		return ProblemPassword
+	case strings.Contains(msg, "domain"):
+		return ProblemDomain
+	}
+	return ProblemOther
+}

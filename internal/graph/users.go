@@ -757,7 +757,7 @@ func (c *Client) ReadUsersByID(ctx context.Context, ids []string) (found map[str
 			answers, err := c.readChunk(ctx, chunk.ids, chunk.withDeleted)
 			if err != nil {
 				if ctx.Err() != nil {
-					return false, nil
+					return false, nil //nolint:nilerr // the wait ran out: WaitUntil reports the deadline, not this read
 				}
 				fatal = err
 				return false, err

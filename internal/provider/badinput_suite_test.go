@@ -39,10 +39,13 @@ func TestAccSuiteBadInput(t *testing.T) {
 	seed.Domains = []fakecloud.SeedDomain{{ID: "corp.com", IsVerified: true}, {ID: "pending.com"}}
 	for i := range seed.SKUs {
 		if seed.SKUs[i].SkuPartNumber == "O365_BUSINESS_PREMIUM" {
-			seed.SKUs[i].Enabled, seed.SKUs[i].Consumed = 100, 5 // 95 free
+			seed.SKUs[i].Enabled, seed.SKUs[i].Consumed = 100, 4 // 95 free with holder@corp.com's seat
 		}
 	}
-	seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: "taken@corp.com"}})
+	seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: "taken@corp.com"}},
+		// A user with a mailbox that holds the alias held@corp.com (set below).
+		fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: "holder@corp.com", UsageLocation: "CN",
+			AssignedLicenses: []fakecloud.AssignedLicense{{SkuID: fakecloud.SkuBusinessPremium}}}})
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 
 	// The tenant already has the endpoint "exmail" (srv), an endpoint "dead" on a closed port and
@@ -59,6 +62,10 @@ func TestAccSuiteBadInput(t *testing.T) {
 	}
 	if _, err := exo.NewMigrationBatch(ctx, exchange.BatchSpec{Name: "wave1", SourceEndpoint: "exmail",
 		CSV: []byte(migrationCSVText(users, []string{"zhang.san@contoso.com"}, nil))}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := exo.SetMailboxAddresses(ctx, "holder@corp.com", []string{"held@corp.com"}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -187,6 +194,36 @@ resource "m365_users" "s" {
   password_wo = "Temp-Passw0rd!x"
 }
 `, `Invalid Usage Location.*Write it in upper case: "CN"`},
+		// ---- email aliases: stopped at plan time, before any Exchange write ----
+		{"m365_users alias on an unverified domain", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", aliases = ["a@pending.com"] } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Alias Domain Not Verified.*the alias a@pending.com of a@corp.com is on pending.com, which is in the tenant but not verified yet.*Add and verify the domain first`},
+		{"m365_users alias held by another user", `
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", aliases = ["a.a@corp.com", "held@corp.com"] } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Alias Already In Use.*the alias held@corp.com of a@corp.com already belongs to another recipient: holder@corp.com \(UserMailbox\).*Choose another alias, or remove it from holder@corp.com first`},
+		{"m365_user alias held by another user", user("a@corp.com", `aliases = ["held@corp.com"]`),
+			`Alias Already In Use.*held@corp.com of a@corp.com already belongs to another recipient: holder@corp.com`},
+		{"m365_users same alias on two users", `
+resource "m365_users" "s" {
+  users = {
+    "a@corp.com" = { display_name = "A", aliases = ["team@corp.com"] }
+    "b@corp.com" = { display_name = "B", aliases = ["team@corp.com"] }
+  }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, `Duplicate Alias.*team@corp.com is an alias of both a@corp.com and b@corp.com.*Keep it on one user only`},
+		{"m365_users too many aliases", fmt.Sprintf(`
+resource "m365_users" "s" {
+  users       = { "a@corp.com" = { display_name = "A", aliases = [%s] } }
+  password_wo = "Temp-Passw0rd!x"
+}
+`, manyAliases(299)), `Too Many Aliases.*a@corp.com has 299 aliases; Exchange Online allows 300 proxy addresses per recipient`},
 		{"m365_users not a map", `
 resource "m365_users" "s" {
   users       = ["a@corp.com"]
@@ -280,4 +317,13 @@ resource "m365_users" "s" {
 			}
 		})
 	}
+}
+
+// manyAliases is n alias addresses on corp.com, as HCL list elements.
+func manyAliases(n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%q", fmt.Sprintf("a%03d@corp.com", i))
+	}
+	return strings.Join(out, ", ")
 }

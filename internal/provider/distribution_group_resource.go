@@ -20,7 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
 )
@@ -57,9 +57,9 @@ type distributionGroupModel struct {
 // Management, Recipient Management); BypassSecurityGroupManagerCheck needs Organization
 // Management or the Security Group Creation and Membership role
 // (https://learn.microsoft.com/powershell/module/exchange/set-distributiongroup).
-var distributionGroupPermissions = diag.Permissions{
+var distributionGroupPermissions = diagtext.Permissions{
 	Graph:    []string{"User.Read.All and Domain.Read.All", "Directory.Read.All"},
-	Exchange: diag.ExchangeRole + " (the Exchange Administrator role includes Organization Management, which BypassSecurityGroupManagerCheck needs)",
+	Exchange: diagtext.ExchangeRole + " (the Exchange Administrator role includes Organization Management, which BypassSecurityGroupManagerCheck needs)",
 }
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
@@ -168,9 +168,9 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 	}
 	addrs = append(addrs, minus(setStrings(plan.Aliases), stateAliases)...)
 	if len(addrs) > 0 {
-		ds, err := cacheFor(g).Domains(ctx, g)
+		ds, err := r.clients.cache().Domains(ctx, g)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check Group Domains", attempt+" (GET /domains)", err, distributionGroupPermissions, "")
 			return
 		}
 		bad, status, verified := domainCheck(ds, addrs, setStrings(plan.PendingDomains))
@@ -179,7 +179,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 			if slices.ContainsFunc(bad[dom], func(a string) bool { return strings.EqualFold(a, plan.PrimarySmtpAddress.ValueString()) }) {
 				p = path.Root("primary_smtp_address")
 			}
-			diag.AttributeError(&resp.Diagnostics, p, "Domain Not Verified", attempt,
+			diagtext.AttributeError(&resp.Diagnostics, p, "Domain Not Verified", attempt,
 				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s. Addresses on it: %s", dom, status[dom], verified, listUPNs(bad[dom])),
 				"Add and verify the domain first (m365_domain and m365_domain_verification), or use an address on a verified domain. "+
 					"If this same apply verifies it, list it in pending_domains and make this resource depend on the m365_domain_verification.")
@@ -200,10 +200,17 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 		if len(fresh) == 0 {
 			return
 		}
-		missing, err := r.missingRecipients(ctx, fresh, groupsToo)
+		missing, unlicensed, err := r.missingRecipients(ctx, fresh, groupsToo)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check Group Members", attempt+" (looking up its "+attr+")", err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check Group Members", attempt+" (looking up its "+attr+")", err, distributionGroupPermissions, "")
 			return
+		}
+		if len(unlicensed) > 0 {
+			// Without a licence Exchange Online never gives the user a mailbox, so it can never be
+			// a recipient: the apply would wait for it until its timeout.
+			diagtext.AttributeError(&resp.Diagnostics, path.Root(attr), "Member Has No Mailbox", attempt,
+				fmt.Sprintf("%d users have no licence, so Exchange Online gives them no mailbox and they cannot be in a distribution group: %s", len(unlicensed), listUPNs(unlicensed)),
+				"License them with a plan that includes Exchange Online (m365_users licenses), or leave them out.")
 		}
 		if len(missing) == 0 {
 			return
@@ -219,7 +226,7 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 		case "accept_messages_only_from":
 			summary = "Sender Not Found"
 		}
-		diag.AttributeError(&resp.Diagnostics, path.Root(attr), summary, attempt,
+		diagtext.AttributeError(&resp.Diagnostics, path.Root(attr), summary, attempt,
 			fmt.Sprintf("%d of the addresses are not %s of the tenant: %s", len(missing), what, listUPNs(missing)),
 			"Create them first, or in this same apply: reference the resource that creates them (an unknown value is checked at apply), or list them in pending_members and add depends_on. Check the spelling against the user principal names.")
 	}
@@ -238,14 +245,18 @@ func (r *distributionGroupResource) ModifyPlan(ctx context.Context, req resource
 
 // missingRecipients returns the addresses that are neither a user (Graph, by user principal name)
 // nor, when groupsToo, an Exchange distribution group.
-func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs []string, groupsToo bool) ([]string, error) {
+//
+// unlicensed are users without any licence: they exist but can never be a mail recipient.
+func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs []string, groupsToo bool) (missing, unlicensed []string, err error) {
 	users, err := listExisting(ctx, r.clients.Graph, addrs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var missing []string
 	for _, a := range addrs {
-		if _, ok := users[strings.ToLower(a)]; ok {
+		if u, ok := users[strings.ToLower(a)]; ok {
+			if len(u.AssignedLicenses) == 0 {
+				unlicensed = append(unlicensed, a)
+			}
 			continue
 		}
 		if groupsToo {
@@ -254,12 +265,12 @@ func (r *distributionGroupResource) missingRecipients(ctx context.Context, addrs
 				continue
 			}
 			if !exchange.IsNotFound(err) {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		missing = append(missing, a)
 	}
-	return missing, nil
+	return missing, unlicensed, nil
 }
 
 // waitRecipients retries a write that the service refuses with not-found (a group just created,
@@ -297,10 +308,10 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 	})
 	if err != nil {
 		next := ""
-		if exchange.IsKind(err, exchange.KindAlreadyExists) {
+		if exchange.IsKind(err, exchange.KindAlreadyExists) || exchange.IsKind(err, exchange.KindAddressTaken) {
 			next = fmt.Sprintf("The name or an address is taken. If the group already exists, import it:\n\n  terraform import <address of this m365_distribution_group> %s", p.PrimarySmtpAddress)
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Create Distribution Group", "creating the distribution group "+name, err, distributionGroupPermissions, next)
+		diagtext.APIError(&resp.Diagnostics, "Cannot Create Distribution Group", "creating the distribution group "+name, err, distributionGroupPermissions, next)
 		return
 	}
 	id := firstNonEmpty(created.GUID, p.PrimarySmtpAddress)
@@ -323,7 +334,7 @@ func (r *distributionGroupResource) Create(ctx context.Context, req resource.Cre
 			return exo.SetDistributionGroup(ctx, set)
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Complete Distribution Group", "setting the secondary addresses and allowed senders of "+name, err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Complete Distribution Group", "setting the secondary addresses and allowed senders of "+name, err, distributionGroupPermissions, "")
 		}
 	}
 	r.read(ctx, &m, &resp.Diagnostics, true)
@@ -350,12 +361,12 @@ func (r *distributionGroupResource) read(ctx context.Context, m *distributionGro
 		return true
 	}
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Distribution Group", "reading the distribution group "+id, err, distributionGroupPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Distribution Group", "reading the distribution group "+id, err, distributionGroupPermissions, "")
 		return false
 	}
 	members, err := exo.GetDistributionGroupMember(ctx, firstNonEmpty(g.GUID, id))
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Group Members", "reading the members of "+g.Name, err, distributionGroupPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Group Members", "reading the members of "+g.Name, err, distributionGroupPermissions, "")
 		return false
 	}
 	m.ID = types.StringValue(firstNonEmpty(g.GUID, id))
@@ -492,13 +503,13 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 		// PrimarySmtpAddress and EmailAddresses can't be sent together: two calls.
 		primary := exchange.SetDistributionGroupParams{Identity: id, PrimarySmtpAddress: set.PrimarySmtpAddress}
 		if err := exo.SetDistributionGroup(ctx, primary); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the primary address of "+id, err, distributionGroupPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the primary address of "+id, err, distributionGroupPermissions, "")
 			return
 		}
 		set.PrimarySmtpAddress = nil
 	}
 	if err := exo.SetDistributionGroup(ctx, set); err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the distribution group "+state.Name.ValueString(), err, distributionGroupPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Update Distribution Group", "changing the distribution group "+state.Name.ValueString(), err, distributionGroupPermissions, "")
 		return
 	}
 	if !sameStrings(setStrings(plan.Members), setStrings(state.Members)) {
@@ -507,7 +518,7 @@ func (r *distributionGroupResource) Update(ctx context.Context, req resource.Upd
 			return exo.UpdateDistributionGroupMember(ctx, id, members)
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Update Group Members", fmt.Sprintf("replacing the members of %s (%d members, one Update-DistributionGroupMember)", state.Name.ValueString(), len(members)), err, distributionGroupPermissions,
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Group Members", fmt.Sprintf("replacing the members of %s (%d members, one Update-DistributionGroupMember)", state.Name.ValueString(), len(members)), err, distributionGroupPermissions,
 				"Check that every member is a mail-enabled user or group of the tenant.")
 			return
 		}
@@ -528,7 +539,7 @@ func (r *distributionGroupResource) Delete(ctx context.Context, req resource.Del
 	defer cancel()
 	err := r.clients.Exchange.RemoveDistributionGroup(ctx, m.ID.ValueString())
 	if err != nil && !exchange.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Delete Distribution Group", "removing the distribution group "+m.Name.ValueString(), err, distributionGroupPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete Distribution Group", "removing the distribution group "+m.Name.ValueString(), err, distributionGroupPermissions, "")
 	}
 }
 

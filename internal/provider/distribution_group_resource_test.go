@@ -23,7 +23,9 @@ func groupSeed() *fakecloud.Seed {
 	seed := fakecloud.DefaultSeed()
 	seed.Domains = []fakecloud.SeedDomain{{ID: "contoso.com", IsVerified: true, SupportedServices: []string{"Email"}}}
 	for _, u := range []string{"admin@contoso.com", "li.lei@contoso.com", "han.meimei@contoso.com", "wang.fang@contoso.com"} {
-		seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: u}})
+		// Licensed for Exchange Online: only a user with a mailbox is a recipient.
+		seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: u, UsageLocation: "CN",
+			AssignedLicenses: []fakecloud.AssignedLicense{{SkuID: fakecloud.SkuBusinessPremium}}}})
 	}
 	return seed
 }

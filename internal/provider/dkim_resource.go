@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
@@ -55,7 +55,7 @@ type dkimModel struct {
 
 // dkimPermissions: the DKIM cmdlets are in the Security Admin / Organization Management roles
 // (https://learn.microsoft.com/powershell/module/exchange/set-dkimsigningconfig).
-var dkimPermissions = diag.Permissions{Exchange: diag.ExchangeRole + " (or Security Administrator: the DKIM cmdlets need Organization Management or Security Admin)"}
+var dkimPermissions = diagtext.Permissions{Exchange: diagtext.ExchangeRole + " (or Security Administrator: the DKIM cmdlets need Organization Management or Security Admin)"}
 
 func dnspodResourceSchema() schema.NestedAttributeObject {
 	attrs := map[string]schema.Attribute{}
@@ -173,7 +173,7 @@ func (r *dkimResource) Create(ctx context.Context, req resource.CreateRequest, r
 		cfg, err = exo.NewDkimSigningConfig(ctx, domain, keySize)
 	}
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Create DKIM Signing Configuration", "creating the DKIM signing configuration of "+domain, err, dkimPermissions,
+		diagtext.APIError(&resp.Diagnostics, "Cannot Create DKIM Signing Configuration", "creating the DKIM signing configuration of "+domain, err, dkimPermissions,
 			"The domain must be a verified domain of the tenant (m365_domain_verification).")
 		return
 	}
@@ -187,7 +187,7 @@ func (r *dkimResource) Create(ctx context.Context, req resource.CreateRequest, r
 				return
 			}
 		} else {
-			resp.Diagnostics.AddAttributeWarning(path.Root("enabled"), "DKIM Signing Not Enabled Yet", diag.Detail(
+			resp.Diagnostics.AddAttributeWarning(path.Root("enabled"), "DKIM Signing Not Enabled Yet", diagtext.Detail(
 				"creating the DKIM signing configuration of "+domain,
 				"the selector CNAMEs are not published yet ("+strings.Join(missing, "; ")+"), and Microsoft enables signing only once it sees both",
 				"Publish dnspod_records (or the two CNAMEs selector1._domainkey and selector2._domainkey with the values selector1_cname and selector2_cname) at your DNS host, then apply again: the next apply enables signing.")+
@@ -287,7 +287,7 @@ func (r *dkimResource) enable(ctx context.Context, m *dkimModel, diags *diagList
 		return true
 	}
 	if !exchange.IsKind(last, exchange.KindDKIMCNAMEMissing) || (!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)) {
-		diag.APIError(diags, "Cannot Enable DKIM Signing", "enabling DKIM signing for "+domain, err, dkimPermissions, "")
+		diagtext.APIError(diags, "Cannot Enable DKIM Signing", "enabling DKIM signing for "+domain, err, dkimPermissions, "")
 		return false
 	}
 	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -309,7 +309,7 @@ func (r *dkimResource) enable(ctx context.Context, m *dkimModel, diags *diagList
 	if errors.As(last, &exoErr) {
 		cause = exoErr.Message
 	}
-	diags.AddAttributeError(path.Root("enabled"), "DKIM Signing Not Enabled", diag.Detail(
+	diags.AddAttributeError(path.Root("enabled"), "DKIM Signing Not Enabled", diagtext.Detail(
 		fmt.Sprintf("enabling DKIM signing for %s (%d attempts over %s)", domain, attempts, timeout.Round(time.Second)),
 		"Exchange did not find the selector CNAMEs. Its last answer: "+cause, b.String()))
 	return false
@@ -332,7 +332,7 @@ func (r *dkimResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read DKIM Signing Configuration", "reading the DKIM signing configuration of "+domain, err, dkimPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read DKIM Signing Configuration", "reading the DKIM signing configuration of "+domain, err, dkimPermissions, "")
 		return
 	}
 	m.Domain = types.StringValue(domain)
@@ -361,13 +361,13 @@ func (r *dkimResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		}
 	case !want && state.Enabled.ValueBool():
 		if err := r.clients.Exchange.SetDkimSigningConfig(ctx, domain, false); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Disable DKIM Signing", "disabling DKIM signing for "+domain, err, dkimPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Disable DKIM Signing", "disabling DKIM signing for "+domain, err, dkimPermissions, "")
 			return
 		}
 	}
 	cfg, err := r.clients.Exchange.GetDkimSigningConfig(ctx, domain)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read DKIM Signing Configuration", "reading the DKIM signing configuration of "+domain, err, dkimPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read DKIM Signing Configuration", "reading the DKIM signing configuration of "+domain, err, dkimPermissions, "")
 		return
 	}
 	r.fill(&plan, cfg)
@@ -388,7 +388,7 @@ func (r *dkimResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	domain := m.ID.ValueString()
 	err := r.clients.Exchange.SetDkimSigningConfig(ctx, domain, false)
 	if err != nil && !exchange.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Disable DKIM Signing", "disabling DKIM signing for "+domain, err, dkimPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Disable DKIM Signing", "disabling DKIM signing for "+domain, err, dkimPermissions, "")
 		return
 	}
 	tflog.Info(ctx, "DKIM signing disabled; the signing configuration stays in Exchange", map[string]any{"domain": domain})

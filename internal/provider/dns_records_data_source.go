@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
@@ -162,7 +162,7 @@ func (d *dnsRecordsDataSource) Configure(_ context.Context, req datasource.Confi
 	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-var domainReadPermissions = diag.Permissions{Graph: []string{"Domain.Read.All", "Domain.ReadWrite.All"}}
+var domainReadPermissions = diagtext.Permissions{Graph: []string{"Domain.Read.All", "Domain.ReadWrite.All"}}
 
 func (d *dnsRecordsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m dnsRecordsModel
@@ -182,19 +182,19 @@ func (d *dnsRecordsDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		if graph.IsNotFound(err) {
 			next = "The domain is not in the tenant yet: add it with m365_domain (its verification_records are known at plan time), or read this data source after the domain exists."
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading the domain "+zone, err, domainReadPermissions, next)
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading the domain "+zone, err, domainReadPermissions, next)
 		return
 	}
 	verification, err := g.VerificationRecords(ctx, zone)
 	if err != nil && !dom.IsVerified {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Verification Records", "reading the verification records of "+zone, err, domainReadPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Verification Records", "reading the verification records of "+zone, err, domainReadPermissions, "")
 		return
 	}
 	var service []dns.ServiceRecord
 	if stage != dns.StageVerification {
 		service, err = g.ServiceConfigurationRecords(ctx, zone)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Read Service Records", "reading the service configuration records of "+zone, err, domainReadPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read Service Records", "reading the service configuration records of "+zone, err, domainReadPermissions, "")
 			return
 		}
 	}
@@ -222,7 +222,7 @@ func (d *dnsRecordsDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	}
 	records, remove, err := dns.Build(verification, service, opts)
 	if err != nil {
-		diag.AttributeError(&resp.Diagnostics, path.Root("domain"), "Cannot Build DNS Records", "shaping the records of "+zone, err.Error(), "Check services, keep_spf_includes and replaces.")
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("domain"), "Cannot Build DNS Records", "shaping the records of "+zone, err.Error(), "Check services, keep_spf_includes and replaces.")
 		return
 	}
 	podOpts := dns.DNSPodOptions{RecordLine: m.RecordLine.ValueString(), TTLFloor: int(m.TTLFloor.ValueInt64())}
@@ -247,9 +247,9 @@ func (d *dnsRecordsDataSource) dkimSelectors(ctx context.Context, zone string, d
 		return nil
 	}
 	if err != nil {
-		diags.AddAttributeWarning(path.Root("dkim"), "DKIM Records Left Out", diag.Detail(
+		diags.AddAttributeWarning(path.Root("dkim"), "DKIM Records Left Out", diagtext.Detail(
 			"reading the DKIM signing configuration of "+zone+" (Get-DkimSigningConfig)", err.Error(),
-			"The other records are complete. Grant the application "+diag.ExchangeRole+", or set dkim = false."))
+			"The other records are complete. Grant the application "+diagtext.ExchangeRole+", or set dkim = false."))
 		return nil
 	}
 	return &dns.DKIM{Selector1CNAME: cfg.Selector1CNAME, Selector2CNAME: cfg.Selector2CNAME}

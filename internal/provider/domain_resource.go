@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
@@ -42,7 +42,7 @@ type domainResource struct{ clients *Clients }
 // (https://learn.microsoft.com/graph/api/resources/domain).
 var settableServices = []string{"Email", "OfficeCommunicationsOnline", "Yammer"}
 
-var domainPermissions = diag.Permissions{Graph: []string{"Domain.ReadWrite.All"}}
+var domainPermissions = diagtext.Permissions{Graph: []string{"Domain.ReadWrite.All"}}
 
 type domainModel struct {
 	ID                  types.String   `tfsdk:"id"`
@@ -157,7 +157,7 @@ func (r *domainResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			switch {
 			case err == nil:
 				resp.Diagnostics.AddAttributeError(path.Root("name"), "Domain Already In Tenant",
-					diag.Detail("planning to add the domain "+d.ID,
+					diagtext.Detail("planning to add the domain "+d.ID,
 						fmt.Sprintf("the tenant already has it (verified: %t, default: %t)", d.IsVerified, d.IsDefault),
 						fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_domain> %s\n\nor add an import block with id = %q.", d.ID, d.ID)))
 			case graph.IsNotFound(err):
@@ -198,11 +198,11 @@ func (r *domainResource) Create(ctx context.Context, req resource.CreateRequest,
 	created, err := r.clients.Graph.CreateDomain(ctx, name)
 	if err != nil {
 		if _, gerr := r.clients.Graph.GetDomain(ctx, name); gerr == nil {
-			diag.Error(&resp.Diagnostics, "Domain Already In Tenant", "adding the domain "+name, err.Error(),
+			diagtext.Error(&resp.Diagnostics, "Domain Already In Tenant", "adding the domain "+name, err.Error(),
 				"Import it instead: terraform import <address of this m365_domain> "+name)
 			return
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Add Domain", "adding the domain "+name+" (POST /domains)", err, domainPermissions,
+		diagtext.APIError(&resp.Diagnostics, "Cannot Add Domain", "adding the domain "+name+" (POST /domains)", err, domainPermissions,
 			"If the domain is verified in another Microsoft 365 organisation, remove it there first.")
 		return
 	}
@@ -234,7 +234,7 @@ func (r *domainResource) applySettings(ctx context.Context, plan *domainModel, c
 	}
 	if u.SupportedServices != nil || u.IsDefault != nil {
 		if err := r.clients.Graph.UpdateDomain(ctx, current.ID, u); err != nil {
-			diag.APIError(diags, "Cannot Update Domain", "setting supported_services/is_default on "+current.ID+" (PATCH /domains)", err, domainPermissions, "")
+			diagtext.APIError(diags, "Cannot Update Domain", "setting supported_services/is_default on "+current.ID+" (PATCH /domains)", err, domainPermissions, "")
 			return
 		}
 		// Read back until Graph agrees (read-after-write consistency).
@@ -247,7 +247,7 @@ func (r *domainResource) applySettings(ctx context.Context, plan *domainModel, c
 			return ok, nil
 		})
 		if err != nil {
-			diag.APIError(diags, "Domain Settings Not Applied", "waiting for "+current.ID+" to show the new settings", err, domainPermissions, "Retry the apply.")
+			diagtext.APIError(diags, "Domain Settings Not Applied", "waiting for "+current.ID+" to show the new settings", err, domainPermissions, "Retry the apply.")
 			return
 		}
 	}
@@ -268,7 +268,7 @@ func (r *domainResource) refresh(ctx context.Context, m *domainModel, diags *dia
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Domain", "reading the domain "+name, err, domainPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Domain", "reading the domain "+name, err, domainPermissions, "")
 		return false
 	}
 	if d == nil {
@@ -303,7 +303,7 @@ func (r *domainResource) refresh(ctx context.Context, m *domainModel, diags *dia
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Verification Records", "reading the verification records of "+name, err, domainPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Verification Records", "reading the verification records of "+name, err, domainPermissions, "")
 		return false
 	}
 	m.VerificationRecords, m.VerificationTXT = verificationMap(name, recs)
@@ -377,7 +377,7 @@ func (r *domainResource) Update(ctx context.Context, req resource.UpdateRequest,
 	plan.ID = state.ID
 	current, err := r.clients.Graph.GetDomain(ctx, state.ID.ValueString())
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading the domain "+state.ID.ValueString(), err, domainPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading the domain "+state.ID.ValueString(), err, domainPermissions, "")
 		return
 	}
 	desiredServices, desiredDefault := plan.SupportedServices, plan.IsDefault
@@ -413,7 +413,7 @@ func (r *domainResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	name := m.ID.ValueString()
 	refs, err := r.clients.Graph.DomainReferences(ctx, name, 10)
 	if err != nil && !graph.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Check Domain References", "listing what still uses "+name+" (GET /domains/{id}/domainNameReferences)", err, domainPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Check Domain References", "listing what still uses "+name+" (GET /domains/{id}/domainNameReferences)", err, domainPermissions, "")
 		return
 	}
 	if graph.IsNotFound(err) {
@@ -424,7 +424,7 @@ func (r *domainResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		for _, ref := range refs {
 			lines = append(lines, fmt.Sprintf("  - %s %s (%s, id %s)", ref.Type, firstNonEmpty(ref.Name, ref.DisplayName), ref.DisplayName, ref.ID))
 		}
-		diag.Error(&resp.Diagnostics, "Domain Still In Use", "deleting the domain "+name,
+		diagtext.Error(&resp.Diagnostics, "Domain Still In Use", "deleting the domain "+name,
 			fmt.Sprintf("these objects still use it (up to 10 shown):\n%s", strings.Join(lines, "\n")),
 			"Move or delete them first (for example destroy the m365_users that use the domain), or set force_delete = true and apply before destroying: "+
 				"forceDelete renames them to the initial onmicrosoft.com domain and disables the renamed users.")
@@ -432,12 +432,12 @@ func (r *domainResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	}
 	if len(refs) > 0 {
 		if err := r.clients.Graph.ForceDeleteDomain(ctx, name, true); err != nil && !graph.IsNotFound(err) {
-			diag.APIError(&resp.Diagnostics, "Cannot Force-Delete Domain", "force-deleting "+name+" (POST /domains/{id}/forceDelete)", err, domainPermissions,
+			diagtext.APIError(&resp.Diagnostics, "Cannot Force-Delete Domain", "force-deleting "+name+" (POST /domains/{id}/forceDelete)", err, domainPermissions,
 				"forceDelete needs the Global Administrator or Domain Name Administrator role and fails for federated domains or more than 1,000 references.")
 			return
 		}
 	} else if err := r.clients.Graph.DeleteDomain(ctx, name); err != nil && !graph.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Delete Domain", "deleting "+name+" (DELETE /domains/{id})", err, domainPermissions,
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete Domain", "deleting "+name+" (DELETE /domains/{id})", err, domainPermissions,
 			"A domain cannot be deleted while it is the default domain: make another verified domain the default first.")
 		return
 	}
@@ -450,7 +450,7 @@ func (r *domainResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		return false, err
 	})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Domain Deletion Not Finished", "waiting for "+name+" to disappear", err, domainPermissions, "Raise timeouts.delete, then destroy again.")
+		diagtext.APIError(&resp.Diagnostics, "Domain Deletion Not Finished", "waiting for "+name+" to disappear", err, domainPermissions, "Raise timeouts.delete, then destroy again.")
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
@@ -94,7 +94,7 @@ func (r *domainVerificationResource) Create(ctx context.Context, req resource.Cr
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+name+" before verifying it", err, domainPermissions, "Add the domain first (m365_domain).")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+name+" before verifying it", err, domainPermissions, "Add the domain first (m365_domain).")
 		return
 	}
 	expected := ""
@@ -111,38 +111,43 @@ func (r *domainVerificationResource) Create(ctx context.Context, req resource.Cr
 	}
 
 	resolver := dns.Resolver{Server: m.DNSResolver.ValueString(), Timeout: 5 * time.Second}
-	delay := 2 * time.Second
 	var lastErr error
 	attempts := 0
-	for {
-		attempts++
-		v, err := r.clients.Graph.VerifyDomain(ctx, name)
-		if err == nil && v.IsVerified {
-			break
-		}
-		if err != nil && (graph.IsForbidden(err) || graph.IsAuth(err)) {
-			diag.APIError(&resp.Diagnostics, "Domain Verification Failed", "verifying "+name, err, domainPermissions, "")
-			return
-		}
-		if err == nil {
-			err = fmt.Errorf("verify answered but the domain is still unverified")
-		}
-		lastErr = err
-		seen, lerr := resolver.LookupTXT(ctx, name)
-		tflog.Info(ctx, "domain not verified yet; waiting for DNS", map[string]any{
-			"domain": name, "attempt": attempts, "expected_txt": expected, "dns_answer": describeTXT(seen, lerr), "graph": err.Error(),
+	// The one wait primitive: verify, and between attempts look at what DNS answers, until
+	// Microsoft sees the record or the timeout ends.
+	err = httpx.PollUpTo(ctx, "Microsoft to see the verification record of "+name, 30*time.Second, func(error) bool { return false },
+		func(ctx context.Context) (bool, error) {
+			attempts++
+			v, err := r.clients.Graph.VerifyDomain(ctx, name)
+			if err == nil && v.IsVerified {
+				return true, nil
+			}
+			if err != nil && (graph.IsForbidden(err) || graph.IsAuth(err)) {
+				return false, err
+			}
+			if err == nil {
+				err = fmt.Errorf("verify answered but the domain is still unverified")
+			}
+			lastErr = err
+			seen, lerr := resolver.LookupTXT(ctx, name)
+			tflog.Info(ctx, "domain not verified yet; waiting for DNS", map[string]any{
+				"domain": name, "attempt": attempts, "expected_txt": expected, "dns_answer": describeTXT(seen, lerr), "graph": err.Error(),
+			})
+			return false, nil
 		})
-		if serr := httpx.Sleep(ctx, delay); serr != nil {
-			seen, lerr = resolver.LookupTXT(context.Background(), name)
-			resp.Diagnostics.AddAttributeError(path.Root("domain"), "Domain Verification Failed", diag.Detail(
-				fmt.Sprintf("verifying %s (%d attempts over %s)", name, attempts, timeout),
-				fmt.Sprintf("Microsoft did not find the verification record. Last answer from Graph: %s", lastErr),
-				fmt.Sprintf("Publish this record at your DNS host, then apply again:\n\n  name:  %s (DNSPod sub_domain \"@\", record_type \"TXT\", record_line \"默认\")\n  type:  TXT\n  value: %s\n\n"+
-					"DNS server %s answers now: %s.\n\nDNS changes can take up to 72 hours to be seen by Microsoft; raise timeouts.create to wait longer.",
-					name, firstNonEmpty(expected, "(see m365_domain.verification_txt)"), resolverName(resolver), describeTXT(seen, lerr))))
-			return
-		}
-		delay = min(delay*2, 30*time.Second)
+	if err != nil && (graph.IsForbidden(err) || graph.IsAuth(err)) {
+		diagtext.APIError(&resp.Diagnostics, "Domain Verification Failed", "verifying "+name, err, domainPermissions, "")
+		return
+	}
+	if err != nil {
+		seen, lerr := resolver.LookupTXT(context.Background(), name)
+		resp.Diagnostics.AddAttributeError(path.Root("domain"), "Domain Verification Failed", diagtext.Detail(
+			fmt.Sprintf("verifying %s (%d attempts over %s)", name, attempts, timeout),
+			fmt.Sprintf("Microsoft did not find the verification record. Last answer from Graph: %s", lastErr),
+			fmt.Sprintf("Publish this record at your DNS host, then apply again:\n\n  name:  %s (DNSPod sub_domain \"@\", record_type \"TXT\", record_line \"默认\")\n  type:  TXT\n  value: %s\n\n"+
+				"DNS server %s answers now: %s.\n\nDNS changes can take up to 72 hours to be seen by Microsoft; raise timeouts.create to wait longer.",
+				name, firstNonEmpty(expected, "(see m365_domain.verification_txt)"), resolverName(resolver), describeTXT(seen, lerr))))
+		return
 	}
 	m.IsVerified, m.Attempts = types.BoolValue(true), types.Int64Value(int64(attempts))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
@@ -185,7 +190,7 @@ func (r *domainVerificationResource) Read(ctx context.Context, req resource.Read
 		return
 	}
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+m.ID.ValueString(), err, domainPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Domain", "reading "+m.ID.ValueString(), err, domainPermissions, "")
 		return
 	}
 	if !dom.IsVerified {

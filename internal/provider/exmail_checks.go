@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 )
 
@@ -73,19 +72,17 @@ func readExmailMembers(ctx context.Context, c *exmail.Client, addrs []string) (m
 	return out, nil
 }
 
-// exmailIMAPPlanned holds, per corp id and lower-case address, the members whose IMAP an
+// planIMAP records, per corp id and lower-case address, a member whose IMAP an
 // m365_exmail_imap_access resource has planned to switch on in this provider process (one
-// Terraform command). Terraform plans a batch that depends on that resource after it, so the
-// batch's plan-time check knows that the member will be open when its own apply runs (which
-// checks again before any write).
-var exmailIMAPPlanned sync.Map
-
-func planIMAP(corpID, addr string) {
-	exmailIMAPPlanned.Store(corpID+"\x00"+strings.ToLower(addr), true)
+// Terraform command; the record lives in the configured clients). Terraform plans a batch that
+// depends on that resource after it, so the batch's plan-time check knows that the member will be
+// open when its own apply runs (which checks again before any write).
+func (c *Clients) planIMAP(corpID, addr string) {
+	c.imapPlanned.Store(corpID+"\x00"+strings.ToLower(addr), true)
 }
 
-func imapPlanned(corpID, addr string) bool {
-	_, ok := exmailIMAPPlanned.Load(corpID + "\x00" + strings.ToLower(addr))
+func (c *Clients) imapIsPlanned(corpID, addr string) bool {
+	_, ok := c.imapPlanned.Load(corpID + "\x00" + strings.ToLower(addr))
 	return ok
 }
 
@@ -104,7 +101,7 @@ type exmailReadiness struct {
 // source for migration_members, and the batch may call it for CSV rows too:
 //
 //	checkExmailMigrationRows(ctx, r.clients, userNames, c.attr, &resp.Diagnostics)
-func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string, planning bool) (*exmailReadiness, error) {
+func checkExmailMembers(ctx context.Context, clients *Clients, c *exmail.Client, addrs []string, planning bool) (*exmailReadiness, error) {
 	states, err := readExmailMembers(ctx, c, addrs)
 	if err != nil {
 		return nil, err
@@ -121,7 +118,7 @@ func checkExmailMembers(ctx context.Context, c *exmail.Client, addrs []string, p
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is not a member of the Exmail tenant (%s) — check the address; use the member's primary address, not an alias, or remove the row", a, cause))
 		case !st.Member.Enabled:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s is disabled (enable = 0) — enable the member in the Exmail admin console (通讯录 → the member → 启用), or remove the row", a))
-		case !st.IMAP && planning && imapPlanned(c.CorpID(), a):
+		case !st.IMAP && planning && clients.imapIsPlanned(c.CorpID(), a):
 			res.WillOpen = append(res.WillOpen, a)
 		case !st.IMAP:
 			res.Problems = append(res.Problems, fmt.Sprintf("  - %s has IMAP/SMTP off (功能设置) — add the member to m365_exmail_imap_access (which switches it on), or switch it on in webmail (设置 → 客户端设置 → IMAP/SMTP服务)", a))
@@ -154,17 +151,17 @@ func checkExmailMigrationRows(ctx context.Context, cl *Clients, userNames []stri
 // exmailAPIError reports a failed Exmail call in the provider's pattern, with advice by errcode.
 func exmailAPIError(d *diagList, summary, attempt string, err error) {
 	next := ""
-	switch code := exmail.Code(err); {
-	case code == exmail.CodeInvalidSecret:
+	switch exmail.Code(err) {
+	case exmail.CodeInvalidSecret:
 		summary = "Exmail Authentication Failed"
 		next = "Check exmail.corp_id and the secret of the app named in the error (contacts_secret for 通讯录管理, options_secret for 功能设置, log_secret for 系统日志) " +
 			"against 工具箱 → 应用中心 in the Exmail admin console; after 重置 only the new secret works."
-	case code == exmail.CodeInvalidToken || code == exmail.CodeExpiredToken:
+	case exmail.CodeInvalidToken, exmail.CodeExpiredToken:
 		next = "The token was refused even after a new one was fetched: check that the app's secret belongs to this app and that the API is enabled for it in 应用中心."
-	case code == exmail.CodeBusy:
+	case exmail.CodeBusy:
 		next = "Exmail stayed busy through the retries. Try again later."
-	case code == 0:
+	case 0:
 		next = "Check exmail.endpoint and the network path to it."
 	}
-	d.AddError(summary, diag.Detail(attempt, err.Error(), next))
+	d.AddError(summary, diagtext.Detail(attempt, err.Error(), next))
 }

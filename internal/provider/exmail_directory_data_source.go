@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -220,7 +220,7 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 				known = append(known, dep.Path)
 			}
 			resp.Diagnostics.AddAttributeError(path.Root("department_filter"), "Unknown Exmail Department",
-				diag.Detail("filtering the Tencent Exmail address book by department",
+				diagtext.Detail("filtering the Tencent Exmail address book by department",
 					fmt.Sprintf("no department has the path %s (department/list returned %d departments)", quoteList(unknown), len(dir.departments)),
 					"Use one of the existing paths: "+strings.Join(known, ", ")+"."))
 		}
@@ -333,7 +333,7 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 	// users goes in as a raw value, built by the same conversion as m365_users_csv's.
 	var raw map[string]tftypes.Value
 	if err := resp.State.Raw.As(&raw); err != nil {
-		diag.Bug(&resp.Diagnostics, "reading the state", err)
+		diagtext.Bug(&resp.Diagnostics, "reading the state", err)
 		return
 	}
 	raw["users"] = csvUsersValue(users)
@@ -389,7 +389,7 @@ type exmailUserProblem struct {
 func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled bool, domain string, defaults map[string]string) ([]usercsv.User, map[string]string, []exmailUserProblem) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"帐号", "姓名", "部门", "职务", "手机", "电话", "编号"})
+	_ = w.Write([]string{"帐号", "姓名", "部门", "职务", "手机", "电话", "编号", "别名"})
 	var rows []exmail.Member
 	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 	for _, mem := range members {
@@ -400,7 +400,8 @@ func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled 
 		if ps := dir.paths(mem); len(ps) > 0 {
 			dep = ps[0]
 		}
-		_ = w.Write([]string{clean(mem.UserID), clean(mem.Name), clean(dep), clean(mem.Position), clean(mem.Mobile), clean(mem.Tel), clean(mem.ExtID)})
+		_ = w.Write([]string{clean(mem.UserID), clean(mem.Name), clean(dep), clean(mem.Position), clean(mem.Mobile), clean(mem.Tel), clean(mem.ExtID),
+			clean(strings.Join(mem.Aliases, ";"))})
 		rows = append(rows, mem)
 	}
 	w.Flush()
@@ -411,8 +412,8 @@ func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled 
 	res, err := usercsv.ParseUsers(buf.Bytes(), usercsv.UserOptions{Name: "exmail", Format: usercsv.FormatExmail, Encoding: "utf-8", Domain: domain, Defaults: defaults})
 	if err != nil {
 		var out []exmailUserProblem
-		for _, e := range splitJoined(err) {
-			out = append(out, exmailUserProblem{path: optionPath(e), text: "While converting the Exmail members to Microsoft 365 users: " + e})
+		for _, e := range usercsv.OptionErrors(err) {
+			out = append(out, exmailUserProblem{path: path.Root(e.Option), text: "While converting the Exmail members to Microsoft 365 users: " + e.Message})
 		}
 		return nil, upnOf, out
 	}

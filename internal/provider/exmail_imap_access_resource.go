@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 )
 
@@ -121,7 +121,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	if c == nil {
 		return
 	}
-	res, err := checkExmailMembers(ctx, c, addrs, true)
+	res, err := checkExmailMembers(ctx, r.clients, c, addrs, true)
 	if err != nil {
 		exmailAPIError(&resp.Diagnostics, "Cannot Check Exmail Members", what, err)
 		return
@@ -142,13 +142,13 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	}
 	if len(problems) == 0 {
 		for _, a := range addrs {
-			planIMAP(c.CorpID(), a)
+			r.clients.planIMAP(c.CorpID(), a)
 		}
 		return
 	}
 	{
 		resp.Diagnostics.AddAttributeError(path.Root("mailboxes"), "Exmail Members Not Found",
-			diag.Detail(what, fmt.Sprintf("%d of %d members cannot be opened for IMAP:\n%s", len(problems), len(addrs), strings.Join(problems, "\n")),
+			diagtext.Detail(what, fmt.Sprintf("%d of %d members cannot be opened for IMAP:\n%s", len(problems), len(addrs), strings.Join(problems, "\n")),
 				"Fix mailboxes (or the address book), then plan again. Nothing was changed."))
 	}
 }

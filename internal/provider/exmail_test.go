@@ -101,6 +101,16 @@ resource "m365_users" "staff" {
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("users").AtMapKey("zhangsan@corp.com").AtMapKey("mail_nickname"), knownvalue.StringExact("zhangsan")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("users").AtMapKey("zhangsan@corp.com").AtMapKey("usage_location"), knownvalue.StringExact("CN")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("mailbox_map").AtMapKey("lisi@corp.com"), knownvalue.StringExact("lisi@example.cn")),
+				// The member's alias (slaves), on the member's own domain, is rewritten with it and
+				// becomes a secondary address of the mailbox.
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("users").AtMapKey("zhangsan@corp.com").AtMapKey("aliases"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("san.zhang@corp.com")})),
+				stateCheckFunc(func() error {
+					if got, ok := e.fake.RecipientFor("san.zhang@corp.com"); !ok || !strings.EqualFold(got, "zhangsan@corp.com") {
+						return fmt.Errorf("mail to the alias san.zhang@corp.com reaches %q (found %t), want zhangsan@corp.com", got, ok)
+					}
+					return nil
+				}),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("members"), knownvalue.ListSizeExact(4)),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("members").AtSliceIndex(0).AtMapKey("address"), knownvalue.StringExact("gone@example.cn")),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("members").AtSliceIndex(0).AtMapKey("enabled"), knownvalue.Bool(false)),
@@ -167,6 +177,17 @@ func exmailMigrationEnv(t *testing.T, members []fakeexmail.Member) (*testEnv, *i
 	srv := imaptest.StartMemServerWith(t, sourceMailboxes(), imaptest.MemOptions{Security: imaptest.SecuritySsl, Auth: auth})
 	seed := migrationSeed(srv)
 	seed.Exmail = &fakeexmail.Seed{Members: members}
+	// Every Exmail member has its licensed Microsoft 365 user (a migration row needs one).
+	have := map[string]bool{}
+	for _, u := range seed.Users {
+		have[strings.ToLower(u.UserPrincipalName)] = true
+	}
+	for _, m := range members {
+		if !have[strings.ToLower(m.UserID)] {
+			seed.Users = append(seed.Users, fakecloud.SeedUser{User: fakecloud.User{UserPrincipalName: m.UserID, UsageLocation: "CN",
+				AssignedLicenses: []fakecloud.AssignedLicense{{SkuID: fakecloud.SkuExchangeStandard}}}})
+		}
+	}
 	e := newTestEnv(t, seed, fakecloud.Knobs{})
 	auth.fx.Store(e.fake.Exmail())
 	return e, srv

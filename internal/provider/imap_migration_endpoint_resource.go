@@ -20,7 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 )
 
@@ -36,7 +36,7 @@ func NewIMAPMigrationEndpointResource() resource.Resource { return &imapMigratio
 type imapMigrationEndpointResource struct{ clients *Clients }
 
 // migrationPermissions is what every migration cmdlet needs.
-var migrationPermissions = diag.Permissions{Exchange: diag.ExchangeRole}
+var migrationPermissions = diagtext.Permissions{Exchange: diagtext.ExchangeRole}
 
 // Service defaults of New-MigrationEndpoint (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationendpoint).
 const (
@@ -194,15 +194,15 @@ func (r *imapMigrationEndpointResource) Create(ctx context.Context, req resource
 		attempt := fmt.Sprintf("creating the IMAP migration endpoint %s for %s:%d (New-MigrationEndpoint)", name, plan.RemoteServer.ValueString(), plan.Port.ValueInt64())
 		switch {
 		case exchange.IsKind(err, exchange.KindAlreadyExists):
-			diag.Error(&resp.Diagnostics, "Migration Endpoint Already Exists", attempt, err.Error(),
+			diagtext.Error(&resp.Diagnostics, "Migration Endpoint Already Exists", attempt, err.Error(),
 				fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_imap_migration_endpoint> %s", name))
 		case exchange.IsKind(err, exchange.KindValidation) && !plan.SkipVerification.ValueBool():
-			diag.Error(&resp.Diagnostics, "Cannot Create Migration Endpoint", attempt, err.Error(),
+			diagtext.Error(&resp.Diagnostics, "Cannot Create Migration Endpoint", attempt, err.Error(),
 				"Exchange Online connects to the IMAP server before it creates the endpoint. Check remote_server, port and security, "+
 					"that the server is reachable from the internet and that its certificate is trusted (or set accept_untrusted_certificates). "+
 					"skip_verification = true creates the endpoint without the check.")
 		default:
-			diag.APIError(&resp.Diagnostics, "Cannot Create Migration Endpoint", attempt, err, migrationPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Create Migration Endpoint", attempt, err, migrationPermissions, "")
 		}
 		return
 	}
@@ -243,14 +243,14 @@ func (r *imapMigrationEndpointResource) refresh(ctx context.Context, m *imapMigr
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(diags, "Cannot Read Migration Endpoint", "reading the IMAP migration endpoint "+name+" (Get-MigrationEndpoint)", err, migrationPermissions, "")
+		diagtext.APIError(diags, "Cannot Read Migration Endpoint", "reading the IMAP migration endpoint "+name+" (Get-MigrationEndpoint)", err, migrationPermissions, "")
 		return false
 	}
 	if ep == nil {
 		return true
 	}
 	if ep.EndpointType != "" && !strings.EqualFold(ep.EndpointType, "IMAP") {
-		diag.Error(diags, "Not An IMAP Endpoint", "reading the migration endpoint "+name,
+		diagtext.Error(diags, "Not An IMAP Endpoint", "reading the migration endpoint "+name,
 			"its type is "+ep.EndpointType, "m365_imap_migration_endpoint manages IMAP endpoints only; remove this one from the configuration or import an IMAP endpoint.")
 		return false
 	}
@@ -355,7 +355,7 @@ func (r *imapMigrationEndpointResource) Update(ctx context.Context, req resource
 			if exchange.IsKind(err, exchange.KindValidation) && !plan.SkipVerification.ValueBool() {
 				next = "If the service could not connect to the new server settings, check them, or set skip_verification = true."
 			}
-			diag.APIError(&resp.Diagnostics, "Cannot Update Migration Endpoint", "changing the IMAP migration endpoint "+name+" (Set-MigrationEndpoint)", err, migrationPermissions, next)
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Migration Endpoint", "changing the IMAP migration endpoint "+name+" (Set-MigrationEndpoint)", err, migrationPermissions, next)
 			return
 		}
 		for _, w := range warnings {
@@ -370,7 +370,7 @@ func (r *imapMigrationEndpointResource) Update(ctx context.Context, req resource
 			return endpointMatches(ep, plan), nil
 		})
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Migration Endpoint Change Not Visible", "waiting for the endpoint "+name+" to show the new settings", err, migrationPermissions, "Retry the apply.")
+			diagtext.APIError(&resp.Diagnostics, "Migration Endpoint Change Not Visible", "waiting for the endpoint "+name+" to show the new settings", err, migrationPermissions, "Retry the apply.")
 			return
 		}
 	}
@@ -398,7 +398,7 @@ func (r *imapMigrationEndpointResource) Delete(ctx context.Context, req resource
 	defer cancel()
 	name := m.ID.ValueString()
 	if err := r.clients.Exchange.RemoveMigrationEndpoint(ctx, name); err != nil && !exchange.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Delete Migration Endpoint", "removing the IMAP migration endpoint "+name+" (Remove-MigrationEndpoint)", err, migrationPermissions,
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete Migration Endpoint", "removing the IMAP migration endpoint "+name+" (Remove-MigrationEndpoint)", err, migrationPermissions,
 			"An endpoint cannot be removed while a migration batch uses it: remove the batches first (a reference from m365_migration_batch.source_endpoint makes Terraform do so).")
 		return
 	}
@@ -410,7 +410,7 @@ func (r *imapMigrationEndpointResource) Delete(ctx context.Context, req resource
 		return false, err
 	})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Migration Endpoint Deletion Not Finished", "waiting for the endpoint "+name+" to disappear", err, migrationPermissions, "Raise timeouts.delete, then destroy again.")
+		diagtext.APIError(&resp.Diagnostics, "Migration Endpoint Deletion Not Finished", "waiting for the endpoint "+name+" to disappear", err, migrationPermissions, "Raise timeouts.delete, then destroy again.")
 	}
 }
 

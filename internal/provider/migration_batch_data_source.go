@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 )
 
@@ -99,7 +99,7 @@ func (d *migrationBatchDataSource) Read(ctx context.Context, req datasource.Read
 		if exchange.IsNotFound(err) {
 			next = "Check name: the batch must exist (create it with m365_migration_batch first, or refer to m365_migration_batch.x.name so that it is read after the batch exists)."
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Read Migration Batch", "reading the migration batch "+name+" (Get-MigrationBatch, Get-MigrationUser -BatchId)", err, migrationPermissions, next)
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Migration Batch", "reading the migration batch "+name+" (Get-MigrationBatch, Get-MigrationUser -BatchId)", err, migrationPermissions, next)
 		return
 	}
 	var synced, pending []string

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
@@ -90,7 +90,7 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 		switch {
 		case err == nil:
 			resp.Diagnostics.AddAttributeError(path.Root("name"), "Migration Batch Already Exists",
-				diag.Detail("planning to create the migration batch "+name, fmt.Sprintf("the tenant already has a batch of that name (status %s, %d users)", b.Status, b.TotalCount),
+				diagtext.Detail("planning to create the migration batch "+name, fmt.Sprintf("the tenant already has a batch of that name (status %s, %d users)", b.Status, b.TotalCount),
 					fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_migration_batch> %s\n\nor choose another name.", name)))
 			return
 		case exchange.IsNotFound(err):
@@ -112,7 +112,7 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	holders, err := r.otherBatches(ctx, added, name)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Check Migration Users", "checking at plan time whether the batch's new users are already in other batches (Get-MigrationUser)",
+		diagtext.APIError(&resp.Diagnostics, "Cannot Check Migration Users", "checking at plan time whether the batch's new users are already in other batches (Get-MigrationUser)",
 			err, migrationPermissions, "")
 		return
 	}
@@ -126,7 +126,7 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 		}
 	}
 	resp.Diagnostics.AddAttributeError(c.attr, "User Already In Another Migration Batch",
-		diag.Detail("planning the migration batch "+name,
+		diagtext.Detail("planning the migration batch "+name,
 			fmt.Sprintf("%d of its users are already in other batches:\n%s\nExchange Online fails such a user (\"The user ... is already included in migration batch ...\") and the batch's counts drop.",
 				len(lines), strings.Join(lines, "\n")),
 			"Remove these rows from this CSV, or remove the users from the other batch first (drop them from that batch's CSV, or Remove-MigrationUser)."))
@@ -195,7 +195,7 @@ func (r *migrationBatchResource) guardReplacement(plan, state migrationBatchMode
 				"every mailbox again (allow_replace = true).", strings.Join(names, ", "), state.Name.ValueString(), n))
 		return true
 	}
-	diag.AttributeError(d, path.Root(names[0]), "Change Would Replace A Synced Migration Batch", what,
+	diagtext.AttributeError(d, path.Root(names[0]), "Change Would Replace A Synced Migration Batch", what,
 		fmt.Sprintf("Exchange Online cannot change %s of an existing batch (Set-MigrationBatch has no such parameter), so Terraform would remove the batch "+
 			"(Remove-MigrationBatch) and create a new one; the batch holds %d users with synced mail, whose incremental syncs would stop.", strings.Join(names, ", "), n),
 		"Keep the old value, or put the users that need the new setting in a second m365_migration_batch with another name. If replacing the batch is what you want, "+
@@ -292,7 +292,7 @@ func (r *migrationBatchResource) checkTargets(ctx context.Context, plan migratio
 	if len(rest) > 0 {
 		found, err := r.tenantUsers(ctx, rest)
 		if err != nil {
-			diag.APIError(d, "Cannot Check Migration Targets", "checking at plan time that every row of the migration CSV is a Microsoft 365 user (GET /users)",
+			diagtext.APIError(d, "Cannot Check Migration Targets", "checking at plan time that every row of the migration CSV is a Microsoft 365 user (GET /users)",
 				err, migrationTargetPermissions, "")
 			return false
 		}
@@ -303,7 +303,7 @@ func (r *migrationBatchResource) checkTargets(ctx context.Context, plan migratio
 			}
 		}
 		if len(lines) > 0 {
-			diag.AttributeError(d, c.attr, "Migration Row Without Microsoft 365 User", "planning the migration batch "+plan.Name.ValueString(),
+			diagtext.AttributeError(d, c.attr, "Migration Row Without Microsoft 365 User", "planning the migration batch "+plan.Name.ValueString(),
 				fmt.Sprintf("%d rows of the CSV name no user of the tenant and no user of targets:\n%s\nExchange Online would fail them (MigrationRecipientNotFoundException: "+
 					"a recipient wasn't found on the target).", len(lines), strings.Join(lines, "\n")),
 				"Create these users (m365_users or m365_user) and list them in targets, e.g. targets = keys(m365_users.staff.attributes); or correct the EmailAddress column "+
@@ -365,7 +365,7 @@ func (r *migrationBatchResource) tenantUsers(ctx context.Context, rows []usercsv
 }
 
 // migrationTargetPermissions are what the plan-time check of the rows' users needs.
-var migrationTargetPermissions = diag.Permissions{Graph: []string{"User.Read.All", "Directory.Read.All"}}
+var migrationTargetPermissions = diagtext.Permissions{Graph: []string{"User.Read.All", "Directory.Read.All"}}
 
 // privateReplacing is the private-state key that carries the name of the batch a plan starts from.
 const privateReplacing = "replacing"

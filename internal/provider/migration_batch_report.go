@@ -155,17 +155,16 @@ func (r *batchReport) failures() []string {
 // (https://learn.microsoft.com/powershell/module/exchangepowershell/start-migrationbatch): the
 // provider runs it on the next apply.
 func migrationFailureFix(errText string) string {
-	t := strings.ToLower(errText)
-	switch {
-	case strings.Contains(t, "recipientnotfound") || strings.Contains(t, "recipient wasn't found"):
+	switch exchange.ClassifyMigrationFailure(errText) {
+	case exchange.FailureRecipientNotFound:
 		return "the Microsoft 365 mailbox did not exist when the user started: check the user is licensed for Exchange Online and its mailbox exists (Get-Mailbox), then apply again to retry"
-	case strings.Contains(t, "trouble signing in") || strings.Contains(t, "authentication") || strings.Contains(t, "login") || strings.Contains(t, "password"):
+	case exchange.FailureSourceLogin:
 		return "the source server refused the login: correct the user's password in the CSV (bump csv_wo_version), and for Tencent Exmail check IMAP is on for the member and secure login (安全登录) needs a client-specific password; then apply again to retry"
-	case strings.Contains(t, "already included in migration batch"):
+	case exchange.FailureOtherBatch:
 		return "the user is in another batch: remove it there (or drop its row here), then apply again"
-	case strings.Contains(t, "mailbox is full"):
+	case exchange.FailureMailboxFull:
 		return "the Microsoft 365 mailbox is full: raise its quota or clean it up, then apply again to retry"
-	case strings.Contains(t, "timed out") || strings.Contains(t, "could not be completed"):
+	case exchange.FailureSourceUnreachable:
 		return "the source server could not be reached from Microsoft's datacenters: check the endpoint's host, port and firewall, then apply again to retry"
 	}
 	return "fix the cause the service gives, then apply again: the provider retries failed users with Start-MigrationBatch; set max_failed_users to accept a number of failures"

@@ -25,7 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
@@ -448,7 +448,7 @@ func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatch
 		return err == nil, err
 	})
 	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Endpoint", "reading the source endpoint "+epName+" for the preflight login check (Get-MigrationEndpoint)", err, migrationPermissions,
+		diagtext.APIError(d, "Cannot Read Migration Endpoint", "reading the source endpoint "+epName+" for the preflight login check (Get-MigrationEndpoint)", err, migrationPermissions,
 			"Check source_endpoint: it must name an existing IMAP migration endpoint.")
 		return false
 	}
@@ -468,7 +468,7 @@ func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatch
 		tflog.Info(ctx, "preflight: every login succeeded", map[string]any{"users": len(rows)})
 		return true
 	}
-	diag.Error(d, "Source Login Failed",
+	diagtext.Error(d, "Source Login Failed",
 		fmt.Sprintf("logging in to %s:%d (%s) with the CSV's credentials before submitting the batch %s", ep.RemoteServer, ep.Port, ep.Security, m.Name.ValueString()),
 		fmt.Sprintf("%d of %d logins failed, in the server's words:\n%s", len(failed), len(rows), strings.Join(failed, "\n")),
 		loginAdvice(results))
@@ -586,8 +586,8 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 			return
 		}
 		tflog.Info(ctx, "adding users to the migration batch", map[string]any{"batch": name, "users": len(rows)})
-		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{AddUsersCSV: migrationCSVBytes(rows, hasUserRoot(c.res.Rows))}); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Add Migration Users", fmt.Sprintf("adding %d users to the batch %s (Set-MigrationBatch -AddUsers)", len(rows), name), err, migrationPermissions, "")
+		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{AddUsersCSV: usercsv.WriteMigration(rows, hasUserRoot(c.res.Rows))}); err != nil {
+			diagtext.APIError(&resp.Diagnostics, "Cannot Add Migration Users", fmt.Sprintf("adding %d users to the batch %s (Set-MigrationBatch -AddUsers)", len(rows), name), err, migrationPermissions, "")
 			return
 		}
 	}
@@ -618,7 +618,7 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 	}
 	if changed {
 		if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, u); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Update Migration Batch", "changing notification_emails/start_after of the batch "+name+" (Set-MigrationBatch)", err, migrationPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update Migration Batch", "changing notification_emails/start_after of the batch "+name+" (Set-MigrationBatch)", err, migrationPermissions, "")
 			return
 		}
 	}
@@ -639,7 +639,7 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 	if resuming && stateSettled(state) && plan.Enabled.Equal(state.Enabled) {
 		tflog.Info(ctx, "retrying the failed users of the migration batch", map[string]any{"batch": name})
 		if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Retry Failed Migration Users", "retrying the failed users of the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Retry Failed Migration Users", "retrying the failed users of the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
 			return
 		}
 	}
@@ -673,7 +673,7 @@ func (r *migrationBatchResource) waitMembers(ctx context.Context, name string, w
 		return sameStrings(got, want), nil
 	})
 	if err != nil {
-		diag.APIError(d, "Migration Users Not Visible", "waiting for the users of the batch "+name+" to be listed by Get-MigrationUser", err, migrationPermissions,
+		diagtext.APIError(d, "Migration Users Not Visible", "waiting for the users of the batch "+name+" to be listed by Get-MigrationUser", err, migrationPermissions,
 			"Raise the timeout and apply again; the batch exists.")
 	}
 }
@@ -684,7 +684,7 @@ func (r *migrationBatchResource) waitMembers(ctx context.Context, name string, w
 func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, emails []string, d *diagList) bool {
 	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
 	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
+		diagtext.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
 		return false
 	}
 	drop := map[string]bool{}
@@ -697,7 +697,7 @@ func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, e
 			continue
 		}
 		if err := r.clients.Exchange.RemoveMigrationUser(ctx, firstNonEmpty(u.GUID, u.EmailAddress)); err != nil && !exchange.IsNotFound(err) {
-			diag.APIError(d, "Cannot Remove Migration User", "removing "+u.EmailAddress+" from the batch "+name+" (Remove-MigrationUser)", err, migrationPermissions, "")
+			diagtext.APIError(d, "Cannot Remove Migration User", "removing "+u.EmailAddress+" from the batch "+name+" (Remove-MigrationUser)", err, migrationPermissions, "")
 			return false
 		}
 	}
@@ -714,7 +714,7 @@ func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, e
 		return true, nil
 	})
 	if err != nil {
-		diag.APIError(d, "Migration Users Not Removed", "waiting for the removed users to leave the batch "+name, err, migrationPermissions, "Raise timeouts.update and apply again.")
+		diagtext.APIError(d, "Migration Users Not Removed", "waiting for the removed users to leave the batch "+name, err, migrationPermissions, "Raise timeouts.update and apply again.")
 		return false
 	}
 	return true
@@ -724,7 +724,7 @@ func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, e
 func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, enabled bool, d *diagList) bool {
 	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
 	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Batch", "reading the batch "+name, err, migrationPermissions, "")
+		diagtext.APIError(d, "Cannot Read Migration Batch", "reading the batch "+name, err, migrationPermissions, "")
 		return false
 	}
 	if !enabled {
@@ -733,7 +733,7 @@ func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, en
 			strings.EqualFold(b.Status, exchange.BatchStopping):
 		default:
 			if err := r.clients.Exchange.StopMigrationBatch(ctx, name); err != nil {
-				diag.APIError(d, "Cannot Stop Migration Batch", "stopping the batch "+name+" (Stop-MigrationBatch)", err, migrationPermissions,
+				diagtext.APIError(d, "Cannot Stop Migration Batch", "stopping the batch "+name+" (Stop-MigrationBatch)", err, migrationPermissions,
 					"Only a batch that is syncing or synced can be stopped.")
 				return false
 			}
@@ -742,7 +742,7 @@ func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, en
 			return !strings.EqualFold(b.Status, exchange.BatchStopping), nil
 		})
 		if err != nil {
-			diag.Error(d, "Migration Batch Not Stopped", "waiting for the batch "+name+" to stop", err.Error(), "Raise timeouts.update and apply again.")
+			diagtext.Error(d, "Migration Batch Not Stopped", "waiting for the batch "+name+" to stop", err.Error(), "Raise timeouts.update and apply again.")
 			return false
 		}
 		return true
@@ -753,7 +753,7 @@ func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, en
 		return true // running or finished: nothing to start
 	}
 	if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
-		diag.APIError(d, "Cannot Start Migration Batch", "starting the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
+		diagtext.APIError(d, "Cannot Start Migration Batch", "starting the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
 		return false
 	}
 	return true
@@ -769,13 +769,13 @@ func (r *migrationBatchResource) syncNow(ctx context.Context, name string, d *di
 		return !strings.EqualFold(b.Status, exchange.BatchStarting) && !strings.EqualFold(b.Status, exchange.BatchSyncing), nil
 	})
 	if err != nil {
-		diag.Error(d, "Cannot Sync Migration Batch Now", "waiting for the batch "+name+" to be synced before Set-MigrationBatch -SyncNow", err.Error(),
+		diagtext.Error(d, "Cannot Sync Migration Batch Now", "waiting for the batch "+name+" to be synced before Set-MigrationBatch -SyncNow", err.Error(),
 			"Start the batch (enabled = true) and let it sync first.")
 		return false
 	}
 	tflog.Info(ctx, "running an incremental sync now", map[string]any{"batch": name, "status": b.Status})
 	if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{SyncNow: true}); err != nil {
-		diag.APIError(d, "Cannot Sync Migration Batch Now", "starting an incremental sync of the batch "+name+" (Set-MigrationBatch -SyncNow)", err, migrationPermissions, "")
+		diagtext.APIError(d, "Cannot Sync Migration Batch Now", "starting an incremental sync of the batch "+name+" (Set-MigrationBatch -SyncNow)", err, migrationPermissions, "")
 		return false
 	}
 	return true
@@ -796,7 +796,7 @@ func (r *migrationBatchResource) Delete(ctx context.Context, req resource.Delete
 		if exchange.IsNotFound(err) {
 			return
 		}
-		diag.APIError(&resp.Diagnostics, "Cannot Delete Migration Batch", "removing the migration batch "+name+" (Remove-MigrationBatch)", err, migrationPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete Migration Batch", "removing the migration batch "+name+" (Remove-MigrationBatch)", err, migrationPermissions, "")
 		return
 	}
 	// Removal is asynchronous (Removing, then gone): wait until the batch is no longer found.
@@ -813,7 +813,7 @@ func (r *migrationBatchResource) Delete(ctx context.Context, req resource.Delete
 	if err == nil {
 		return
 	}
-	diag.APIError(&resp.Diagnostics, "Migration Batch Deletion Not Finished", "waiting for the batch "+name+" to disappear", err, migrationPermissions, "Raise timeouts.delete, then destroy again.")
+	diagtext.APIError(&resp.Diagnostics, "Migration Batch Deletion Not Finished", "waiting for the batch "+name+" to disappear", err, migrationPermissions, "Raise timeouts.delete, then destroy again.")
 }
 
 func (r *migrationBatchResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -48,7 +48,7 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	spec := exchange.BatchSpec{
-		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: migrationCSVBytes(rows, hasUserRoot(rows)),
+		Name: name, SourceEndpoint: plan.SourceEndpoint.ValueString(), CSV: usercsv.WriteMigration(rows, hasUserRoot(rows)),
 		ExcludeFolders: listStrings(plan.ExcludeFolders), IncludeFolders: listStrings(plan.IncludeFolders),
 		NotificationEmails: setStrings(plan.NotificationEmails), TimeZone: plan.TimeZone.ValueString(),
 	}
@@ -62,13 +62,13 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 		attempt := fmt.Sprintf("creating the migration batch %s with %d users (New-MigrationBatch)", name, len(rows))
 		switch {
 		case exchange.IsKind(err, exchange.KindAlreadyExists):
-			diag.Error(&resp.Diagnostics, "Migration Batch Already Exists", attempt, err.Error(),
+			diagtext.Error(&resp.Diagnostics, "Migration Batch Already Exists", attempt, err.Error(),
 				"Import it instead: terraform import <address of this m365_migration_batch> "+name)
 		case exchange.IsNotFound(err):
-			diag.Error(&resp.Diagnostics, "Migration Endpoint Not Found", attempt, err.Error(),
+			diagtext.Error(&resp.Diagnostics, "Migration Endpoint Not Found", attempt, err.Error(),
 				"Check source_endpoint: it must name an existing IMAP migration endpoint (m365_imap_migration_endpoint.x.name).")
 		default:
-			diag.APIError(&resp.Diagnostics, "Cannot Create Migration Batch", attempt, err, migrationPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Create Migration Batch", attempt, err, migrationPermissions, "")
 		}
 		return
 	}
@@ -79,7 +79,7 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 	plan.ID = types.StringValue(name)
 	var after diagList
 	if err := r.waitReadable(ctx, name); err != nil {
-		diag.APIError(&after, "Cannot Read Migration Batch", "waiting for the new batch "+name+" to be readable (Get-MigrationBatch)", err, migrationPermissions, "")
+		diagtext.APIError(&after, "Cannot Read Migration Batch", "waiting for the new batch "+name+" to be readable (Get-MigrationBatch)", err, migrationPermissions, "")
 	}
 	if !after.HasError() {
 		r.waitMembers(ctx, name, migrationEmails(rows), &after)
@@ -136,7 +136,7 @@ func (r *migrationBatchResource) waitMailboxes(ctx context.Context, name string,
 		for i, e := range nr.Missing {
 			lines[i] = "  - " + e
 		}
-		diag.Error(d, "Mailboxes Not Ready",
+		diagtext.Error(d, "Mailboxes Not Ready",
 			fmt.Sprintf("waiting (%s) for the Exchange Online mailboxes of the %d users of the batch %s before submitting them", nr.Waited.Round(time.Second), nr.Total, name),
 			fmt.Sprintf("%d users still have no mailbox (Get-Mailbox does not know them; Get-User shows them as User, not UserMailbox):\n%s\n"+
 				"Exchange Online creates a mailbox usually within 30 minutes of licensing, sometimes only after 24 hours.", len(nr.Missing), strings.Join(lines, "\n")),
@@ -144,7 +144,7 @@ func (r *migrationBatchResource) waitMailboxes(ctx context.Context, name string,
 				"(up to 24h). Microsoft: https://learn.microsoft.com/exchange/troubleshoot/user-and-shared-mailboxes/delays-provision-mailbox-sync-changes")
 		return false
 	}
-	diag.APIError(d, "Cannot Check Mailboxes", "checking that the users of the batch "+name+" have Exchange Online mailboxes (Get-Mailbox)", err, migrationPermissions, "")
+	diagtext.APIError(d, "Cannot Check Mailboxes", "checking that the users of the batch "+name+" have Exchange Online mailboxes (Get-Mailbox)", err, migrationPermissions, "")
 	return false
 }
 
@@ -200,7 +200,7 @@ func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, wa
 		return b.Settled(want), nil
 	})
 	if err != nil {
-		diag.Error(d, "Migration Batch Not Synced Yet", "waiting (wait_for = \"synced\") for the batch "+name+" to finish its initial sync", err.Error(),
+		diagtext.Error(d, "Migration Batch Not Synced Yet", "waiting (wait_for = \"synced\") for the batch "+name+" to finish its initial sync", err.Error(),
 			"An initial sync takes hours on a real tenant. The next apply resumes waiting (the plan shows the batch updated in place); raise timeouts.create / "+
 				"timeouts.update to wait longer in one apply, or use wait_for = \"none\" and gate the cutover on data.m365_migration_batch.")
 		return
@@ -213,7 +213,7 @@ func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, wa
 	switch {
 	case len(lines) == 0:
 	case int64(len(lines)) > maxFailed:
-		diag.Error(d, "Migration Users Failed", fmt.Sprintf("waiting for the batch %s to finish its initial sync (max_failed_users = %d)", name, maxFailed),
+		diagtext.Error(d, "Migration Users Failed", fmt.Sprintf("waiting for the batch %s to finish its initial sync (max_failed_users = %d)", name, maxFailed),
 			fmt.Sprintf("%d of %d users failed, in the service's words:\n%s", len(lines), len(rep.Users), strings.Join(lines, "\n")),
 			"Fix each cause, then apply again: the provider retries the failed users (Start-MigrationBatch, which Microsoft documents for retrying failed users) "+
 				"and waits for them. To go on with some failures, set max_failed_users.")
@@ -231,7 +231,7 @@ func (r *migrationBatchResource) complete(ctx context.Context, name string, d *d
 		return
 	}
 	if err := r.clients.Exchange.CompleteMigrationBatch(ctx, name); err != nil {
-		diag.APIError(d, "Cannot Complete Migration Batch", "completing the batch "+name+" (Complete-MigrationBatch)", err, migrationPermissions,
+		diagtext.APIError(d, "Cannot Complete Migration Batch", "completing the batch "+name+" (Complete-MigrationBatch)", err, migrationPermissions,
 			"A batch can be completed only when it is Synced or SyncedWithErrors. For IMAP migrations Microsoft's guidance is to delete the batch 72 hours after switching MX instead.")
 		return
 	}
@@ -239,7 +239,7 @@ func (r *migrationBatchResource) complete(ctx context.Context, name string, d *d
 		return strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors), nil
 	})
 	if err != nil {
-		diag.Error(d, "Migration Batch Not Completed", "waiting for the batch "+name+" to be completed", err.Error(), "Raise the timeout and apply again.")
+		diagtext.Error(d, "Migration Batch Not Completed", "waiting for the batch "+name+" to be completed", err.Error(), "Raise the timeout and apply again.")
 	}
 }
 
@@ -254,7 +254,7 @@ func (r *migrationBatchResource) refresh(ctx context.Context, m *migrationBatchM
 		return true
 	}
 	if err != nil {
-		diag.APIError(d, "Cannot Read Migration Batch", "reading the migration batch "+name+" and its users (Get-MigrationBatch, Get-MigrationUser -BatchId)", err, migrationPermissions, "")
+		diagtext.APIError(d, "Cannot Read Migration Batch", "reading the migration batch "+name+" and its users (Get-MigrationBatch, Get-MigrationUser -BatchId)", err, migrationPermissions, "")
 		fillBatchUnknowns(m)
 		return false
 	}

@@ -1,11 +1,9 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -194,27 +192,6 @@ func (csvEncodingValidator) ValidateString(_ context.Context, req validator.Stri
 			fmt.Sprintf("While checking %s, the value %q is not an encoding the provider reads.\n\nUse one of %s (utf-16le/utf-16be for UTF-16 without a byte-order mark; gbk and gb2312 are read as gb18030).",
 				req.Path, req.ConfigValue.ValueString(), strings.Join(usercsv.Encodings(), ", ")))
 	}
-}
-
-// migrationCSVBytes writes rows as a migration CSV with the header EmailAddress,UserName,Password
-// (and UserRoot when withRoot), for New-MigrationBatch / Set-MigrationBatch -AddUsers.
-func migrationCSVBytes(rows []usercsv.MigrationRow, withRoot bool) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	header := []string{"EmailAddress", "UserName", "Password"}
-	if withRoot {
-		header = append(header, "UserRoot")
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		rec := []string{r.EmailAddress, r.UserName, r.Password}
-		if withRoot {
-			rec = append(rec, r.UserRoot)
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	return b.Bytes()
 }
 
 // hasUserRoot reports whether any row uses UserRoot.

@@ -77,7 +77,7 @@ func TestMigrationCSVBytesRoundTrip(t *testing.T) {
 		{EmailAddress: "b@corp.com", UserName: "b@corp.com", Password: " leading space"},
 	}
 	for _, withRoot := range []bool{true, false} {
-		data := migrationCSVBytes(rows, withRoot)
+		data := usercsv.WriteMigration(rows, withRoot)
 		res, err := usercsv.ParseMigration(data, usercsv.MigrationOptions{})
 		if err != nil || len(res.Problems) > 0 {
 			t.Fatalf("withRoot=%t: %v %v", withRoot, err, res.Problems)

@@ -28,7 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -114,7 +114,7 @@ func loadExmailRows(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel
 	}
 	if len(bad) > 0 {
 		d.AddAttributeError(path.Root("exmail_members"), "Invalid Exmail Members",
-			diag.Detail("reading exmail_members", "every key must be a Microsoft 365 user name and every value an Exmail address; these are not:\n"+strings.Join(bad, "\n"),
+			diagtext.Detail("reading exmail_members", "every key must be a Microsoft 365 user name and every value an Exmail address; these are not:\n"+strings.Join(bad, "\n"),
 				"Use data.m365_exmail_directory.x.mailbox_map, or write { \"user@m365-domain\" = \"user@exmail-domain\" }."))
 		return nil, true, true
 	}
@@ -128,7 +128,7 @@ func loadExmailRows(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel
 		}
 		seen[u] = r.EmailAddress
 	}
-	res := &usercsv.MigrationResult{Rows: rows, Encoding: "utf-8", CSV: migrationCSVBytes(rows, false)}
+	res := &usercsv.MigrationResult{Rows: rows, Encoding: "utf-8", CSV: usercsv.WriteMigration(rows, false)}
 	return &batchCSV{res: res, attr: path.Root("exmail_members")}, true, true
 }
 
@@ -183,7 +183,7 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 	}
 	if len(missing) > 0 {
 		d.AddAttributeError(path.Root("exmail_passwords_wo"), "Missing Migration Passwords",
-			diag.Detail("checking the credentials of the batch's Exmail members",
+			diagtext.Detail("checking the credentials of the batch's Exmail members",
 				fmt.Sprintf("%d members have no password: %s", len(missing), strings.Join(missing, ", ")),
 				"Give each one in exmail_passwords_wo (from your secret store), or set exmail_set_passwords = true to have the provider set a fresh random password for them through the Exmail API."))
 	}
@@ -204,7 +204,7 @@ func (r *migrationBatchResource) planExmailCredentials(ctx context.Context, cfg 
 		}
 		if len(secure) > 0 {
 			d.AddAttributeError(path.Root("exmail_set_passwords"), "Exmail Password Cannot Serve IMAP",
-				diag.Detail("planning to set migration passwords through the Exmail API",
+				diagtext.Detail("planning to set migration passwords through the Exmail API",
 					fmt.Sprintf("%d members have 安全登录 on, so Exmail's IMAP server accepts only a 客户端专用密码 from them, which the API cannot create: %s", len(secure), strings.Join(secure, ", ")),
 					"For each: the member generates a 客户端专用密码 in webmail (设置 → 邮箱绑定 → 客户端专用密码 → 生成新密码) and you put it in exmail_passwords_wo; or the member turns 安全登录 off (设置 → 微信绑定)."))
 			return
@@ -248,7 +248,7 @@ func checkExmailRows(ctx context.Context, cl *Clients, users []string, attr path
 	if c == nil {
 		return nil, false
 	}
-	res, err := checkExmailMembers(ctx, c, users, planning)
+	res, err := checkExmailMembers(ctx, cl, c, users, planning)
 	if err != nil {
 		exmailAPIError(d, "Cannot Check Exmail Members", what, err)
 		return nil, false
@@ -317,7 +317,7 @@ func (r *migrationBatchResource) exmailCredentials(ctx context.Context, cfg tfsd
 	tflog.Info(ctx, "Exmail migration credentials ready", map[string]any{"members": len(rows), "passwords_set_through_api": set})
 	if len(failed) > 0 {
 		d.AddAttributeError(path.Root("exmail_set_passwords"), "Cannot Set Exmail Migration Passwords",
-			diag.Detail(fmt.Sprintf("setting migration passwords for %d Exmail members (user/update)", len(rows)),
+			diagtext.Detail(fmt.Sprintf("setting migration passwords for %d Exmail members (user/update)", len(rows)),
 				fmt.Sprintf("%d members could not be served:\n%s", len(failed), strings.Join(failed, "\n")),
 				"Nothing was submitted to Exchange Online. In a new-edition (融合版) tenant an administrator cannot set the password of a member bound to WeChat or a phone: "+
 					"have that member generate a 客户端专用密码 in webmail and give it in exmail_passwords_wo, or unbind the member. Passwords already set for other members "+
@@ -325,7 +325,7 @@ func (r *migrationBatchResource) exmailCredentials(ctx context.Context, cfg tfsd
 		return false
 	}
 	if res != nil {
-		res.CSV = migrationCSVBytes(res.Rows, false)
+		res.CSV = usercsv.WriteMigration(res.Rows, false)
 	}
 	return true
 }
@@ -337,6 +337,6 @@ func reportExmailReadiness(ctx context.Context, res *exmailReadiness, n int, wha
 		return
 	}
 	d.AddAttributeError(attr, "Exmail Members Not Ready For Migration",
-		diag.Detail(what, fmt.Sprintf("%d of %d members cannot be read over IMAP:\n%s", len(res.Problems), n, strings.Join(res.Problems, "\n")),
+		diagtext.Detail(what, fmt.Sprintf("%d of %d members cannot be read over IMAP:\n%s", len(res.Problems), n, strings.Join(res.Problems, "\n")),
 			"Fix each member as listed, then plan again. Nothing was changed."))
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -176,6 +177,15 @@ type Clients struct {
 	Exchange *exchange.Client
 	// Endpoints as used (after overrides), for messages.
 	LoginHost, GraphHost, ExchangeHost string
+
+	// What the types of one configuration share during one Terraform command: tenant facts,
+	// per-user licence locks, the Exmail members planned open for IMAP. Kept here rather than in
+	// package variables, so that two provider configurations (aliases) never mix.
+	cacheOnce   sync.Once
+	tenant      *tenantCache
+	userLocksMu sync.Mutex
+	userLocks   map[string]*sync.Mutex
+	imapPlanned sync.Map
 	// ExmailSource is the provider's exmail block; the client is built when an Exmail type first
 	// needs it (provider_exmail.go).
 	ExmailSource *exmailSource

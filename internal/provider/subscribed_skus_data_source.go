@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
 
@@ -112,7 +112,7 @@ func (d *subscribedSkusDataSource) Configure(_ context.Context, req datasource.C
 }
 
 // skuPermissions are what GET /subscribedSkus needs (https://learn.microsoft.com/graph/api/subscribedsku-list).
-var skuPermissions = diag.Permissions{Graph: []string{"LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"}}
+var skuPermissions = diagtext.Permissions{Graph: []string{"LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"}}
 
 func (d *subscribedSkusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m subscribedSkusModel
@@ -122,7 +122,7 @@ func (d *subscribedSkusDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	skus, err := d.clients.Graph.ListSubscribedSkus(ctx)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Subscribed SKUs", "reading the tenant's licence SKUs (GET /subscribedSkus)", err, skuPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Subscribed SKUs", "reading the tenant's licence SKUs (GET /subscribedSkus)", err, skuPermissions, "")
 		return
 	}
 	sort.Slice(skus, func(i, j int) bool { return skus[i].SkuPartNumber < skus[j].SkuPartNumber })
@@ -140,7 +140,7 @@ func (d *subscribedSkusDataSource) Read(ctx context.Context, req datasource.Read
 		m.ByPartNumber[s.SkuPartNumber] = sm
 	}
 	if want != "" && len(m.Skus) == 0 {
-		diag.AttributeError(&resp.Diagnostics, path.Root("sku_part_number"), "SKU Not Found",
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("sku_part_number"), "SKU Not Found",
 			"looking for the licence SKU "+want+" in the tenant",
 			"the tenant has no SKU with that part number; it has: "+strings.Join(names, ", "),
 			"Use one of the part numbers above, or buy the subscription first.")

@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
 
@@ -46,6 +46,7 @@ type userResourceModel struct {
 	InitialPassword         types.String   `tfsdk:"initial_password"`
 	ForceChangePassword     types.Bool     `tfsdk:"force_change_password_next_sign_in"`
 	PendingDomains          types.Set      `tfsdk:"pending_domains"`
+	Aliases                 types.Set      `tfsdk:"aliases"`
 	Timeouts                timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -126,6 +127,9 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		MarkdownDescription: "Domains that the same apply adds and verifies (with `m365_domain_verification`, which this resource must then depend on). " +
 			"The plan-time check that the user name's domain is a verified domain of the tenant accepts them.",
 		Validators: []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}}
+	attrs["aliases"] = schema.SetAttribute{ElementType: types.StringType, Optional: true,
+		MarkdownDescription: docAliases + " Leave it unset to leave the aliases alone; `[]` removes them all.",
+		Validators:          []validator.Set{setvalidator.SizeAtMost(maxAliases)}}
 	attrs["timeouts"] = timeoutsAttribute(ctx, userTimeouts)
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One Microsoft 365 user (Microsoft Graph `/users`) with its licences, made for `for_each` over `m365_users_csv.users`. " +
@@ -152,12 +156,12 @@ func (r *userResource) ValidateConfig(ctx context.Context, req resource.Validate
 func validatePasswordSettings(pw types.String, version types.Int64, generate types.Bool, generateName string, d *diagList) {
 	if !pw.IsNull() && generate.ValueBool() {
 		d.AddAttributeError(path.Root("password_wo"), "Conflicting Password Settings",
-			diag.Detail("checking the password settings", "password_wo and "+generateName+" = true are both set",
+			diagtext.Detail("checking the password settings", "password_wo and "+generateName+" = true are both set",
 				"Keep one: password_wo to give the password yourself, or "+generateName+" to have one generated."))
 	}
 	if !version.IsNull() && pw.IsNull() {
 		d.AddAttributeError(path.Root("password_wo_version"), "Password Version Without Password",
-			diag.Detail("checking the password settings", "password_wo_version is set but password_wo is not",
+			diagtext.Detail("checking the password settings", "password_wo_version is set but password_wo is not",
 				"Set password_wo (for example from an ephemeral resource or a variable marked ephemeral), or remove password_wo_version."))
 	}
 }
@@ -219,12 +223,12 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		markReplacing(ctx, resp.Private)
 		if config.PasswordWO.IsNull() && !plan.GenerateInitialPassword.ValueBool() {
 			resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Password Required",
-				diag.Detail("planning to create the user "+plan.UserPrincipalName.ValueString(), "Microsoft Graph needs a password to create a user",
+				diagtext.Detail("planning to create the user "+plan.UserPrincipalName.ValueString(), "Microsoft Graph needs a password to create a user",
 					"Set password_wo (write-only, never stored) or generate_initial_password = true."))
 		}
 	} else if !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && config.PasswordWO.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("password_wo_version"), "Password Required",
-			diag.Detail("planning to reset the password of "+state.UserPrincipalName.ValueString(), "password_wo_version changed but password_wo is not set",
+			diagtext.Detail("planning to reset the password of "+state.UserPrincipalName.ValueString(), "password_wo_version changed but password_wo is not set",
 				"Set password_wo to the new password."))
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -244,6 +248,19 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if r.clients == nil {
 		return
 	}
+	if isSet(plan.Aliases) && isSet(plan.UserPrincipalName) {
+		u := aliasUser{upn: plan.UserPrincipalName.ValueString(), want: setStrings(plan.Aliases), where: path.Root("aliases")}
+		if state != nil {
+			u.id = state.ID.ValueString()
+			if isSet(state.Aliases) {
+				u.have = setStrings(state.Aliases)
+			}
+		}
+		if ls, ok := licensesFromSet(ctx, plan.Licenses); state == nil && ok && len(ls) == 0 && len(u.want) > 0 {
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), []string{u.upn})
+		}
+		checkAliases(ctx, r.clients, []aliasUser{u}, setStrings(plan.PendingDomains), &resp.Diagnostics)
+	}
 	r.checkTenant(ctx, &plan, state, resp)
 }
 
@@ -253,28 +270,28 @@ func (r *userResource) checkTenant(ctx context.Context, plan, state *userResourc
 		return
 	}
 	upn := plan.UserPrincipalName.ValueString()
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	renamed := state != nil && !strings.EqualFold(state.UserPrincipalName.ValueString(), upn)
 
 	if state == nil || renamed {
 		if ds, err := tc.Domains(ctx, r.clients.Graph); err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check User Domain", "checking that the domain of "+upn+" is verified (GET /domains)", err, userCheckPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check User Domain", "checking that the domain of "+upn+" is verified (GET /domains)", err, userCheckPermissions, "")
 		} else if bad, status, verified := domainCheck(ds, []string{upn}, setStrings(plan.PendingDomains)); len(bad) > 0 {
 			dom := upnDomain(upn)
-			diag.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "Domain Not Verified",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "Domain Not Verified",
 				"planning the user "+upn,
 				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s", dom, status[dom], verified), domainFix)
 		}
 		existing, err := r.clients.Graph.GetUser(ctx, upn)
 		switch {
 		case err == nil && (state == nil || !strings.EqualFold(existing.ID, state.ID.ValueString())):
-			diag.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "User Already Exists",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "User Already Exists",
 				"planning to create the user "+upn,
 				fmt.Sprintf("the tenant already has a user %s (id %s) that this resource does not manage", existing.UserPrincipalName, existing.ID),
 				fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_user> %s\n\nor add an import block with id = %q. "+
 					"If an earlier apply created it and then failed (Terraform then marks the resource tainted), run terraform untaint on the resource and apply again.", upn, upn))
 		case err != nil && !graph.IsNotFound(err):
-			diag.APIError(&resp.Diagnostics, "Cannot Check User", "checking whether "+upn+" exists (GET /users/{upn})", err, userCheckPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check User", "checking whether "+upn+" exists (GET /users/{upn})", err, userCheckPermissions, "")
 		}
 	}
 
@@ -293,19 +310,19 @@ func (r *userResource) checkTenant(ctx context.Context, plan, state *userResourc
 		return // nothing new to check
 	}
 	if plan.UsageLocation.IsNull() || (isSet(plan.UsageLocation) && plan.UsageLocation.ValueString() == "") {
-		diag.AttributeError(&resp.Diagnostics, path.Root("usage_location"), "Usage Location Required",
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("usage_location"), "Usage Location Required",
 			"planning the licences of "+upn, "Microsoft Graph assigns licences only to users with a usage location",
 			"Set usage_location to the ISO 3166 code of the country where the user works, e.g. \"CN\".")
 	}
 	skus, err := tc.SKUs(ctx, r.clients.Graph, false)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Check Licences", "reading the tenant's SKUs and free seats (GET /subscribedSkus)", err, skuPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Check Licences", "reading the tenant's SKUs and free seats (GET /subscribedSkus)", err, skuPermissions, "")
 		return
 	}
 	ix := newSkuIndex(skus)
 	want, probs := resolveLicenses(ix, ls)
 	for _, p := range probs {
-		diag.AttributeError(&resp.Diagnostics, path.Root("licenses"), p.summary, "planning the licences of "+upn, p.cause, p.fix)
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), p.summary, "planning the licences of "+upn, p.cause, p.fix)
 	}
 	had := map[string]bool{}
 	if prior != nil {
@@ -328,7 +345,7 @@ func (r *userResource) checkTenant(ctx context.Context, plan, state *userResourc
 			if need[id] == 1 {
 				what = "this user's licence"
 			}
-			diag.AttributeError(&resp.Diagnostics, path.Root("licenses"), "Not Enough Licences",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), "Not Enough Licences",
 				"planning the licences of "+upn,
 				seatShortfall(sku.SkuPartNumber, need[id], free, what)+" (counted over the m365_user resources of this plan that newly take it)",
 				"Buy more seats (the admin centre's Billing > Your products), free seats by removing licences from other users, or assign another SKU.")
@@ -348,7 +365,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	upn := plan.UserPrincipalName.ValueString()
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	tc.release(upn)
 
 	var want []resolvedLicense
@@ -363,7 +380,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if plan.GenerateInitialPassword.ValueBool() {
 		p, err := generatePassword()
 		if err != nil {
-			diag.Error(&resp.Diagnostics, "Cannot Generate Password", "creating the user "+upn, err.Error(), "Retry the apply.")
+			diagtext.Error(&resp.Diagnostics, "Cannot Generate Password", "creating the user "+upn, err.Error(), "Retry the apply.")
 			return
 		}
 		password = p
@@ -375,21 +392,21 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	nu.AccountEnabled = plan.AccountEnabled.ValueBool()
 	created, err := r.clients.Graph.CreateUser(ctx, nu)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Create User", "creating the user "+upn+" (POST /users)", err, userPermissions, createAdvice(err, upn))
+		diagtext.APIError(&resp.Diagnostics, "Cannot Create User", "creating the user "+upn+" (POST /users)", err, userPermissions, createAdvice(err, upn))
 		return
 	}
 	tflog.Info(ctx, "created user", map[string]any{"user_principal_name": upn, "id": created.ID})
 	// From here on the user exists: keep it in state whatever fails next.
 	plan.ID = types.StringValue(created.ID)
 	if len(want) > 0 {
-		unlock := lockUser(created.ID)
+		unlock := r.clients.lockUser(created.ID)
 		err := r.clients.Graph.AssignLicenses(ctx, created.ID, assignedOf(want), nil)
 		unlock()
 		tc.forgetSKUs()
 		if err != nil {
 			plan.Licenses = licensesToSet(nil)
-			diag.APIError(&resp.Diagnostics, "Cannot Assign Licences", "assigning licences to the new user "+upn+" (POST /users/{id}/assignLicense)", err,
-				diag.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}},
+			diagtext.APIError(&resp.Diagnostics, "Cannot Assign Licences", "assigning licences to the new user "+upn+" (POST /users/{id}/assignLicense)", err,
+				diagtext.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}},
 				"The user was created and is kept in the state. Fix the cause (free seats, usage location) and apply again.")
 			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 			return
@@ -409,21 +426,25 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 		return true, nil
 	})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "User Not Readable", "waiting for the new user "+upn+" to be readable", err, userPermissions,
+		diagtext.APIError(&resp.Diagnostics, "User Not Readable", "waiting for the new user "+upn+" to be readable", err, userPermissions,
 			"The user was created and is kept in the state; apply again, or raise timeouts.create.")
+		if isSet(plan.Aliases) {
+			plan.Aliases = types.SetNull(types.StringType) // not written
+		}
+	} else {
+		plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, types.SetNull(types.StringType), &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 // createAdvice is the next step for a failed create.
 func createAdvice(err error, upn string) string {
-	msg := strings.ToLower(graphMessage(err))
-	switch {
-	case strings.Contains(msg, "already exists"):
+	switch graph.ProblemOf(err) {
+	case graph.ProblemNameTaken:
 		return "A user (possibly a deleted one, kept in the recycle bin for 30 days) already has this name. Import it with terraform import, restore or permanently delete the deleted user, or choose another user_principal_name."
-	case strings.Contains(msg, "password"):
+	case graph.ProblemPassword:
 		return "Choose a password of 8–256 characters with three of: upper case, lower case, digits, symbols; or set generate_initial_password = true."
-	case strings.Contains(msg, "domain"):
+	case graph.ProblemDomain:
 		return "Use a verified domain of the tenant in user_principal_name (" + upnDomain(upn) + " is not one)."
 	}
 	return ""
@@ -431,14 +452,14 @@ func createAdvice(err error, upn string) string {
 
 // resolve reads the SKUs and maps the configured licences.
 func (r *userResource) resolve(ctx context.Context, ls []licenseModel, attempt string, d *diagList) ([]resolvedLicense, bool) {
-	skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+	skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 	if err != nil {
-		diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
+		diagtext.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 		return nil, false
 	}
 	want, probs := resolveLicenses(newSkuIndex(skus), ls)
 	for _, p := range probs {
-		diag.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
+		diagtext.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
 	}
 	return want, len(probs) == 0
 }
@@ -466,7 +487,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	// user leaves the state only on evidence that it is gone (graph.ReadUsersByID).
 	found, gone, err := r.clients.Graph.ReadUsersByID(ctx, []string{id})
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read User", "reading the user "+id+" (GET /users/{id})", err, userCheckPermissions,
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read User", "reading the user "+id+" (GET /users/{id})", err, userCheckPermissions,
 			"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
 		return
 	}
@@ -495,12 +516,33 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			m.Licenses = types.SetNull(licenseObjectType)
 		}
 	} else {
-		skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+		skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Read SKUs", "mapping the licences of "+id+" to SKU part numbers (GET /subscribedSkus)", err, skuPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read SKUs", "mapping the licences of "+id+" to SKU part numbers (GET /subscribedSkus)", err, skuPermissions, "")
 			return
 		}
 		m.Licenses = licensesFromGraph(newSkuIndex(skus), m.Licenses.IsNull(), prior, g.AssignedLicenses)
+	}
+	if isSet(m.Aliases) {
+		upn := strings.ToLower(g.UserPrincipalName)
+		had := setStrings(m.Aliases)
+		read, err := readAliases(ctx, r.clients.Exchange, map[string][]string{upn: normaliseAliases(had)})
+		if err != nil {
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read Aliases", "refreshing the email aliases of "+g.UserPrincipalName+" (Get-Mailbox)", err, aliasPermissions,
+				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
+			return
+		}
+		if v, ok := read[upn]; ok {
+			// Keep the configuration's spelling of an address that is still there.
+			for i, a := range v {
+				for _, h := range had {
+					if strings.EqualFold(h, a) {
+						v[i] = h
+					}
+				}
+			}
+			m.Aliases = stringSet(v)
+		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
@@ -568,7 +610,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	id := state.ID.ValueString()
 	upn := plan.UserPrincipalName.ValueString()
 	plan.ID = state.ID
-	tc := cacheFor(r.clients.Graph)
+	tc := r.clients.cache()
 	tc.release(upn)
 
 	ch := plan.changesTo(state.userFields)
@@ -587,7 +629,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			if ch.Password != nil {
 				perms = passwordPermissions
 			}
-			diag.APIError(&resp.Diagnostics, "Cannot Update User", "updating the user "+upn+" (PATCH /users/{id})", err, perms, updateAdvice(err))
+			diagtext.APIError(&resp.Diagnostics, "Cannot Update User", "updating the user "+upn+" (PATCH /users/{id})", err, perms, updateAdvice(err))
 			return
 		}
 		tflog.Info(ctx, "updated user", map[string]any{"id": id, "user_principal_name": upn, "password_changed": ch.Password != nil})
@@ -598,20 +640,41 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if wok && !plan.Licenses.IsNull() && !plan.Licenses.Equal(state.Licenses) {
 		if !r.updateLicenses(ctx, id, upn, want, prior, &resp.Diagnostics) {
 			plan.Licenses = state.Licenses
+			plan.Aliases = state.Aliases
 			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 			return
 		}
 	}
+	plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, state.Aliases, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// writeAliases brings the mailbox's aliases from have to want (null want: unmanaged, nothing
+// written) and returns the value for the state: want when written, have when not.
+func (r *userResource) writeAliases(ctx context.Context, upn string, want, have types.Set, d *diagList) types.Set {
+	if !isSet(want) {
+		return want
+	}
+	var prior []string
+	if isSet(have) {
+		prior = setStrings(have)
+	}
+	add, remove := aliasDiff(setStrings(want), prior)
+	if len(add)+len(remove) == 0 {
+		return want
+	}
+	if writeAliases(ctx, r.clients.Exchange, []aliasWrite{{upn: upn, add: add, remove: remove}}, d)[strings.ToLower(upn)] {
+		return want
+	}
+	return have
 }
 
 // updateAdvice is the next step for a failed PATCH.
 func updateAdvice(err error) string {
-	msg := strings.ToLower(graphMessage(err))
-	switch {
-	case strings.Contains(msg, "password"):
+	switch graph.ProblemOf(err) {
+	case graph.ProblemPassword:
 		return "Choose a password of 8–256 characters with three of: upper case, lower case, digits, symbols, and change password_wo_version again."
-	case strings.Contains(msg, "already exists"):
+	case graph.ProblemNameTaken:
 		return "Another user (possibly a deleted one) already has this user_principal_name; choose another."
 	}
 	return ""
@@ -621,25 +684,25 @@ func updateAdvice(err error) string {
 // longer wanted, in one assignLicense call made while holding the user's lock.
 func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want, prior []licenseModel, d *diagList) bool {
 	attempt := "changing the licences of " + upn
-	skus, err := cacheFor(r.clients.Graph).SKUs(ctx, r.clients.Graph, false)
+	skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
 	if err != nil {
-		diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
+		diagtext.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 		return false
 	}
 	ix := newSkuIndex(skus)
 	res, probs := resolveLicenses(ix, want)
 	for _, p := range probs {
-		diag.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
+		diagtext.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
 	}
 	if len(probs) > 0 {
 		return false
 	}
 	old, _ := resolveLicenses(ix, prior)
-	unlock := lockUser(id)
+	unlock := r.clients.lockUser(id)
 	defer unlock()
 	g, err := r.clients.Graph.GetUser(ctx, id)
 	if err != nil {
-		diag.APIError(d, "Cannot Read User", attempt+" (GET /users/{id})", err, userCheckPermissions, "")
+		diagtext.APIError(d, "Cannot Read User", attempt+" (GET /users/{id})", err, userCheckPermissions, "")
 		return false
 	}
 	var add []graph.AssignedLicense
@@ -660,10 +723,10 @@ func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want,
 		return true
 	}
 	err = r.clients.Graph.AssignLicenses(ctx, id, add, remove)
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	if err != nil {
-		diag.APIError(d, "Cannot Change Licences", attempt+" (POST /users/{id}/assignLicense)", err,
-			diag.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}}, "Fix the cause (free seats, usage location) and apply again.")
+		diagtext.APIError(d, "Cannot Change Licences", attempt+" (POST /users/{id}/assignLicense)", err,
+			diagtext.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}}, "Fix the cause (free seats, usage location) and apply again.")
 		return false
 	}
 	tflog.Info(ctx, "changed licences", map[string]any{"id": id, "added": len(add), "removed": len(remove)})
@@ -682,10 +745,10 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	defer cancel()
 	id := m.ID.ValueString()
 	if err := r.clients.Graph.DeleteUser(ctx, id); err != nil && !graph.IsNotFound(err) {
-		diag.APIError(&resp.Diagnostics, "Cannot Delete User", "deleting the user "+m.UserPrincipalName.ValueString()+" (DELETE /users/{id})", err, userPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete User", "deleting the user "+m.UserPrincipalName.ValueString()+" (DELETE /users/{id})", err, userPermissions, "")
 		return
 	}
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	tflog.Info(ctx, "deleted user (kept in the recycle bin for 30 days)", map[string]any{"id": id})
 }
 

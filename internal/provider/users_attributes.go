@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 )
 
 // m365_users keeps one JSON document per user in its state (`attributes`) instead of one
@@ -32,6 +32,9 @@ import (
 // attrLicenses is the key of the managed licences in a user's JSON document.
 const attrLicenses = "licenses"
 
+// attrAliases is the key of a user's email aliases, in users and in the JSON document.
+const attrAliases = "aliases"
+
 // encodeUserAttributes is a user's JSON document: every attribute that is not null (including ""
 // and [], which clear a value), account_enabled, and, when licences are managed, the SKUs the user
 // holds with the configured disabled plans. Keys are sorted (encoding/json sorts map keys), so the
@@ -43,7 +46,7 @@ func encodeUserAttributes(e usersElem, licenses []string, withLicenses bool) str
 			doc[userStringAttrs[i].name] = p.ValueString()
 		}
 	}
-	for name, l := range map[string]types.List{"business_phones": e.BusinessPhones, "other_mails": e.OtherMails} {
+	for name, l := range map[string]types.List{"business_phones": e.BusinessPhones, "other_mails": e.OtherMails, attrAliases: e.Aliases} {
 		if isSet(l) {
 			v := listStrings(l)
 			if v == nil {
@@ -70,7 +73,7 @@ func encodeUserAttributes(e usersElem, licenses []string, withLicenses bool) str
 // decodeUserAttributes reads a user's JSON document back; absent attributes are null. licenses is
 // nil when the document holds none.
 func decodeUserAttributes(s string) (usersElem, []string, error) {
-	e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull()}
+	e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull(), Aliases: types.ListNull(types.StringType)}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &doc); err != nil {
 		return e, nil, err
@@ -84,7 +87,7 @@ func decodeUserAttributes(s string) (usersElem, []string, error) {
 			*p = types.StringValue(v)
 		}
 	}
-	for name, l := range map[string]*types.List{"business_phones": &e.BusinessPhones, "other_mails": &e.OtherMails} {
+	for name, l := range map[string]*types.List{"business_phones": &e.BusinessPhones, "other_mails": &e.OtherMails, attrAliases: &e.Aliases} {
 		if raw, ok := doc[name]; ok {
 			v := []string{}
 			if err := json.Unmarshal(raw, &v); err != nil {
@@ -161,6 +164,8 @@ func usersElemSchemas() map[string]schema.Attribute {
 		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
 	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}
+	elem[attrAliases] = schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: docAliases +
+		" Unset: the user's aliases are left alone; `[]` removes them all."}
 	return elem
 }
 
@@ -227,7 +232,7 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 			ok = false
 			continue
 		}
-		e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull()}
+		e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull(), Aliases: types.ListNull(types.StringType)}
 		if ev.IsNull() {
 			problems = append(problems, userProblem{key: k, msg: "the user is null; give it at least display_name"})
 			continue
@@ -254,6 +259,8 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 				e.BusinessPhones, err = rawStringList(v)
 			case "other_mails":
 				e.OtherMails, err = rawStringList(v)
+			case attrAliases:
+				e.Aliases, err = rawStringList(v)
 			default:
 				for i, a := range userStringAttrs {
 					if a.name == name {
@@ -399,7 +406,7 @@ func reportUserProblems(problems []userProblem, d *diagList) {
 		if p.attr != "" {
 			what += "." + p.attr
 		}
-		diag.AttributeError(d, userPath(p.key, p.attr), "Invalid User Attribute", "checking "+what, what+" "+p.msg,
+		diagtext.AttributeError(d, userPath(p.key, p.attr), "Invalid User Attribute", "checking "+what, what+" "+p.msg,
 			"Give each user an object of the attributes listed in the m365_users documentation, as data.m365_users_csv.x.users does.")
 	}
 }
@@ -413,7 +420,7 @@ func validateUsersValue(ctx context.Context, config tfsdk.Config, d *diagList) {
 	for _, k := range sortedKeys(users) {
 		e := users[k]
 		if e.DisplayName.IsNull() {
-			diag.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
+			diagtext.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
 				"Microsoft Graph needs a display name for every user", "Give the user a display_name (m365_users_csv builds it from first and last name).")
 		}
 		for i, p := range e.strs() {

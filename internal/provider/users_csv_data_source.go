@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -18,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
@@ -59,6 +58,9 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			MarkdownDescription: docBusinessPhones + " From Office Phone (m365), 电话/座机 (exmail) or the business_phone column."},
 		"other_mails": schema.ListAttribute{ElementType: types.StringType, Computed: true,
 			MarkdownDescription: docOtherMails + " Several addresses in one cell are separated by `;`."},
+		attrAliases: schema.ListAttribute{ElementType: types.StringType, Computed: true,
+			MarkdownDescription: "Email aliases, from the Exmail export's 别名 column (several separated by `;`, `,` or line breaks) or a column mapped to `aliases`; null when the file gives none. " +
+				"`m365_users` and `m365_user` write them through Exchange Online once the mailbox exists."},
 	}
 	for _, a := range userStringAttrs {
 		userAttrs[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.doc + " Null when the file gives no value."}
@@ -109,7 +111,7 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"users": schema.MapAttribute{
 				Computed: true,
 				MarkdownDescription: "The valid rows, keyed by user principal name, with every attribute Microsoft Graph takes from a CSV. " +
-					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name + last name. " +
+					"`mail_nickname` defaults to the part of the user name before the `@` and `display_name` to first name and last name in the order of their script: `San Zhang` for Latin names, surname first with no space for Chinese, Japanese and Korean ones (`张` + `三` → `张三`, `欧阳` + `修` → `欧阳修`). " +
 					"Shaped for `m365_users.users` and for `for_each` over `m365_user`. Each user is an object of:" + attrsDoc(userAttrs),
 				// A map of objects, not a map of nested attributes: the framework walks every value of
 				// a nested attribute several times against the schema, which made 50,000 rows cost
@@ -122,7 +124,8 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 
 // csvUserObjectType is the type of one user of m365_users_csv.users.
 var csvUserObjectType = func() types.ObjectType {
-	at := map[string]attr.Type{"line": types.Int64Type, "business_phones": types.ListType{ElemType: types.StringType}, "other_mails": types.ListType{ElemType: types.StringType}}
+	at := map[string]attr.Type{"line": types.Int64Type, "business_phones": types.ListType{ElemType: types.StringType}, "other_mails": types.ListType{ElemType: types.StringType},
+		attrAliases: types.ListType{ElemType: types.StringType}}
 	for _, a := range userStringAttrs {
 		at[a.name] = types.StringType
 	}
@@ -155,7 +158,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 		opts.Name = m.Path.ValueString()
 		b, err := os.ReadFile(opts.Name)
 		if err != nil {
-			diag.AttributeError(&resp.Diagnostics, src, "Cannot Read User CSV", "reading the user CSV "+opts.Name, err.Error(),
+			diagtext.AttributeError(&resp.Diagnostics, src, "Cannot Read User CSV", "reading the user CSV "+opts.Name, err.Error(),
 				"Check the path; relative paths are relative to the directory Terraform runs in, so prefer \"${path.module}/users.csv\".")
 			return
 		}
@@ -167,8 +170,8 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 
 	res, err := usercsv.ParseUsers(data, opts)
 	if err != nil {
-		for _, e := range splitJoined(err) {
-			diag.AttributeError(&resp.Diagnostics, optionPath(e), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e, "")
+		for _, e := range usercsv.OptionErrors(err) {
+			diagtext.AttributeError(&resp.Diagnostics, path.Root(e.Option), "Invalid User CSV Options", "reading the user CSV "+opts.Name, e.Message, "")
 		}
 		return
 	}
@@ -188,7 +191,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 	// attr values and reflection take seconds, this takes a fraction of that.
 	var cfg map[string]tftypes.Value
 	if err := req.Config.Raw.As(&cfg); err != nil {
-		diag.Bug(&resp.Diagnostics, "reading the configuration", err)
+		diagtext.Bug(&resp.Diagnostics, "reading the configuration", err)
 		return
 	}
 	cfg["users"] = csvUsersValue(res.Users)
@@ -200,7 +203,7 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 var (
 	tfStringList  = tftypes.List{ElementType: tftypes.String}
 	tfCSVUserType = func() tftypes.Object {
-		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList}
+		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList, attrAliases: tfStringList}
 		for _, a := range userStringAttrs {
 			at[a.name] = tftypes.String
 		}
@@ -215,7 +218,7 @@ func csvUsersValue(users []usercsv.User) tftypes.Value {
 	elems := make(map[string]tftypes.Value, len(users))
 	for i := range users {
 		u := &users[i]
-		vals := make(map[string]tftypes.Value, len(userStringAttrs)+3)
+		vals := make(map[string]tftypes.Value, len(userStringAttrs)+4)
 		for j, v := range csvStrs(u) {
 			if v == "" {
 				vals[userStringAttrs[j].name] = tfNullString
@@ -235,6 +238,14 @@ func csvUsersValue(users []usercsv.User) tftypes.Value {
 			}
 			vals["other_mails"] = tftypes.NewValue(tfStringList, list)
 		}
+		vals[attrAliases] = tfNullList
+		if len(u.Aliases) > 0 {
+			list := make([]tftypes.Value, len(u.Aliases))
+			for j, m := range u.Aliases {
+				list[j] = tftypes.NewValue(tftypes.String, m)
+			}
+			vals[attrAliases] = tftypes.NewValue(tfStringList, list)
+		}
 		vals["line"] = tftypes.NewValue(tftypes.Number, big.NewFloat(float64(u.Line)))
 		elems[u.UserPrincipalName] = tftypes.NewValue(tfCSVUserType, vals)
 	}
@@ -253,32 +264,4 @@ func stringMap(m types.Map) map[string]string {
 		}
 	}
 	return out
-}
-
-// splitJoined splits an errors.Join error into its messages.
-func splitJoined(err error) []string {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
-		for _, e := range j.Unwrap() {
-			out = append(out, e.Error())
-		}
-		sort.Strings(out)
-		return out
-	}
-	return []string{err.Error()}
-}
-
-// optionPath is the attribute an option error of usercsv.ParseUsers is about.
-func optionPath(msg string) path.Path {
-	switch {
-	case strings.HasPrefix(msg, "columns"), strings.HasPrefix(msg, `format "custom"`):
-		return path.Root("columns")
-	case strings.HasPrefix(msg, "defaults"):
-		return path.Root("defaults")
-	case strings.HasPrefix(msg, "domain"):
-		return path.Root("domain")
-	case strings.HasPrefix(msg, "unknown encoding"):
-		return path.Root("encoding")
-	}
-	return path.Root("format")
 }

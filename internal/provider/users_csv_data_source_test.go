@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
@@ -106,7 +107,10 @@ data "m365_users_csv" "x" {
 					"mobile_phone":    knownvalue.StringExact("13800000001"),
 					"business_phones": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("010-12345678")}),
 					"employee_id":     knownvalue.StringExact("E001"),
+					// 别名: the alias keeps its own domain (domain rewrites only the user name).
+					"aliases": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("zs@contoso.com")}),
 				})),
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("users").AtMapKey("li.si@corp.partner.onmschina.cn").AtMapKey("aliases"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("users").AtMapKey("wang.wu@corp.partner.onmschina.cn").AtMapKey("display_name"), knownvalue.StringExact("王五, 小王")),
 			},
 		},
@@ -202,17 +206,41 @@ func TestUsersCSVLargeFile(t *testing.T) {
 	}
 }
 
-func TestOptionPath(t *testing.T) {
-	for msg, want := range map[string]string{
-		`columns: unknown attribute "x"; known attributes: ...`:   "columns",
-		`format "custom" needs columns, e.g. ...`:                 "columns",
-		`defaults.user_principal_name: a default cannot be given`: "defaults",
-		`domain "x" is not a valid domain name`:                   "domain",
-		`unknown encoding "latin1": use one of ...`:               "encoding",
-		`unknown format "xls": use "auto", ...`:                   "format",
-	} {
-		if got := optionPath(msg).String(); got != want {
-			t.Errorf("optionPath(%q) = %s, want %s", msg, got, want)
-		}
+// TestAccUsersCSVNameOrder: an admin-centre CSV without a Display Name column plans each derived
+// display name in the order of its script (surname first with no space for Chinese, Japanese and
+// Korean names, including a compound surname; given name first for Latin ones), and the tenant
+// gets those names.
+func TestAccUsersCSVNameOrder(t *testing.T) {
+	e := newTestEnv(t, usersSeed(25, 3), fakecloud.Knobs{})
+	csv := "User Name,First Name,Last Name,Department\n" +
+		"zhang.san@corp.com,三,张,技术部\n" +
+		"ouyang.xiu@corp.com,修,欧阳,技术部\n" +
+		"yamada.taro@corp.com,太郎,山田,Sales\n" +
+		"kim.minjun@corp.com,민준,김,Sales\n" +
+		"li.si@corp.com,Si,Li,Sales\n"
+	want := map[string]string{
+		"zhang.san@corp.com":   "张三",
+		"ouyang.xiu@corp.com":  "欧阳修",
+		"yamada.taro@corp.com": "山田太郎",
+		"kim.minjun@corp.com":  "김민준",
+		"li.si@corp.com":       "Si Li",
 	}
+	addr := "m365_users.staff"
+	var planned []plancheck.PlanCheck
+	for upn, name := range want {
+		planned = append(planned, plancheck.ExpectKnownValue(addr, tfjsonpath.New("attributes").AtMapKey(upn), userDoc("display_name", name)))
+	}
+	accParallelTest(t, resource.TestStep{
+		Config:           e.config(usersConfig(csv, "")),
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: planned},
+		Check: func(*terraformState) error {
+			live := liveUsers(e.fake)
+			for upn, name := range want {
+				if got := live[upn].DisplayName; got != name {
+					return fmt.Errorf("%s has display name %q in the tenant, want %q", upn, got, name)
+				}
+			}
+			return nil
+		},
+	})
 }

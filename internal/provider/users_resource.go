@@ -26,7 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 )
 
@@ -67,6 +67,9 @@ type usersResourceModel struct {
 type usersElem struct {
 	userFields
 	AccountEnabled types.Bool `tfsdk:"account_enabled"`
+	// Aliases are the user's email aliases (secondary SMTP addresses), written through Exchange
+	// Online (aliases.go); null: not managed.
+	Aliases types.List `tfsdk:"aliases"`
 }
 
 var (
@@ -174,7 +177,7 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			diag.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not a positive duration", req.ConfigValue.ValueString()), "Write it like 150s or 2m30s."))
+			diagtext.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not a positive duration", req.ConfigValue.ValueString()), "Write it like 150s or 2m30s."))
 	}
 }
 
@@ -255,17 +258,17 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	attrVals := map[string]attr.Value{}
 	for k, pu := range planUsers {
 		if other, dup := byLower[strings.ToLower(k)]; dup {
-			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Duplicate User",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Duplicate User",
 				"planning the users", fmt.Sprintf("%q and %q differ only in case, and user names are not case-sensitive", other, k), "Keep one of them.")
 		}
 		byLower[strings.ToLower(k)] = k
 		if msg := upnProblem(k); msg != "" {
-			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Invalid User Principal Name",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Invalid User Principal Name",
 				"planning the users", msg, "Use alias@domain keys, such as the keys of m365_users_csv.users.")
 		}
 		cu := configUsers[k]
 		if isSet(cu.UserPrincipalName) && cu.UserPrincipalName.ValueString() != k {
-			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k).AtName("user_principal_name"), "User Name Differs From Key",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k).AtName("user_principal_name"), "User Name Differs From Key",
 				"planning the users", fmt.Sprintf("user_principal_name is %q but the key is %q", cu.UserPrincipalName.ValueString(), k),
 				"Remove user_principal_name (the key is the user name), or make it the same as the key.")
 		}
@@ -299,12 +302,12 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.InitialPasswords = types.MapNull(types.StringType)
 	}
 	if len(newKeys) > 0 && config.PasswordWO.IsNull() && !plan.GenerateInitialPasswords.ValueBool() {
-		diag.AttributeError(&resp.Diagnostics, path.Root("password_wo"), "Password Required",
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("password_wo"), "Password Required",
 			"planning to create "+plural(len(newKeys), "user"), "Microsoft Graph needs a password to create a user",
 			"Set password_wo (write-only, never stored) or generate_initial_passwords = true.")
 	}
 	if state != nil && !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && config.PasswordWO.IsNull() {
-		diag.AttributeError(&resp.Diagnostics, path.Root("password_wo_version"), "Password Required",
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("password_wo_version"), "Password Required",
 			"planning to reset the users' passwords", "password_wo_version changed but password_wo is not set", "Set password_wo to the new password.")
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -312,6 +315,18 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 
+	if au := usersAliases(planUsers, stateUsers, stateIDs); len(au) > 0 {
+		if licKnown && len(licenses) == 0 {
+			var bare []string
+			for _, k := range newKeys {
+				if len(listStrings(planUsers[k].Aliases)) > 0 {
+					bare = append(bare, k)
+				}
+			}
+			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), bare)
+		}
+		checkAliases(ctx, r.clients, au, setStrings(plan.PendingDomains), &resp.Diagnostics)
+	}
 	licChanged := state == nil || !plan.Licenses.Equal(state.Licenses)
 	if state != nil && licChanged && licKnown {
 		warnLicenceLosses(ctx, r.clients, mustLicenses(ctx, state.Licenses), licenses, stateAssigned, planUsers, &resp.Diagnostics)
@@ -420,7 +435,7 @@ func warnLicenceLosses(ctx context.Context, clients *Clients, oldLic, newLic []l
 	}
 	skuID := func(key string) string { return key }
 	if clients != nil {
-		if skus, err := cacheFor(clients.Graph).SKUs(ctx, clients.Graph, false); err == nil {
+		if skus, err := clients.cache().SKUs(ctx, clients.Graph, false); err == nil {
 			ix := newSkuIndex(skus)
 			skuID = func(key string) string {
 				if s, ok := ix.find(key); ok {
@@ -461,6 +476,11 @@ func effectiveUsers(configUsers, stateUsers map[string]usersElem, usage types.St
 		if cu.AccountEnabled.IsNull() {
 			pu.AccountEnabled = enabled
 		}
+		if cu.Aliases.IsNull() && exists {
+			pu.Aliases = pr.Aliases // unmanaged: left alone
+		} else if isSet(cu.Aliases) {
+			pu.Aliases = stringList(normaliseAliases(listStrings(cu.Aliases))) // [] stays [], not null
+		}
 		out[k] = pu
 	}
 	return out
@@ -473,7 +493,7 @@ func (e usersElem) hasUnknown() bool {
 			return true
 		}
 	}
-	return e.BusinessPhones.IsUnknown() || e.OtherMails.IsUnknown() || e.AccountEnabled.IsUnknown()
+	return e.BusinessPhones.IsUnknown() || e.OtherMails.IsUnknown() || e.AccountEnabled.IsUnknown() || e.Aliases.IsUnknown()
 }
 
 func plural(n int, what string) string {
@@ -487,23 +507,23 @@ func plural(n int, what string) string {
 func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResourceModel, planUsers map[string]usersElem, stateAssigned map[string][]string,
 	newKeys []string, licenses []licenseModel, licKnown bool, attempted []string, resp *resource.ModifyPlanResponse) {
 	g := r.clients.Graph
-	tc := cacheFor(g)
+	tc := r.clients.cache()
 	existing := map[string]graph.User{}
 	if len(newKeys) > 0 {
 		ds, err := tc.Domains(ctx, g)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check User Domains", "checking that the users' domains are verified (GET /domains)", err, userCheckPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check User Domains", "checking that the users' domains are verified (GET /domains)", err, userCheckPermissions, "")
 			return
 		}
 		bad, status, verified := domainCheck(ds, newKeys, setStrings(plan.PendingDomains))
 		for _, dom := range sortedKeys(bad) {
-			diag.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(bad[dom][0]), "Domain Not Verified",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(bad[dom][0]), "Domain Not Verified",
 				"planning to create "+plural(len(bad[dom]), "user")+" on "+dom,
 				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s. Users on it: %s", dom, status[dom], verified, listUPNs(bad[dom])), domainFix)
 		}
 		found, err := listExisting(ctx, g, newKeys)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Check Existing Users", "looking for users that already exist (GET /users)", err, userCheckPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Check Existing Users", "looking for users that already exist (GET /users)", err, userCheckPermissions, "")
 			return
 		}
 		existing = found
@@ -518,7 +538,7 @@ func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResou
 			}
 		}
 		if len(foreign) > 0 && !plan.AdoptExisting.ValueBool() {
-			diag.AttributeError(&resp.Diagnostics, path.Root("users"), "Users Already Exist",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("users"), "Users Already Exist",
 				"planning to create "+plural(len(newKeys), "user"),
 				fmt.Sprintf("%s already exist in the tenant and are not managed by this resource: %s", plural(len(foreign), "user"), listUPNs(foreign)),
 				"Set adopt_existing = true to take them over (their attributes and licences are set as configured, their passwords left alone), "+
@@ -536,20 +556,20 @@ func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResou
 		}
 	}
 	if len(noUsage) > 0 {
-		diag.AttributeError(&resp.Diagnostics, path.Root("usage_location"), "Usage Location Required",
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("usage_location"), "Usage Location Required",
 			"planning the licences of "+plural(len(planUsers), "user"),
 			fmt.Sprintf("Microsoft Graph assigns licences only to users with a usage location; %s have none: %s", plural(len(noUsage), "user"), listUPNs(noUsage)),
 			"Set usage_location on the resource (e.g. \"CN\"), or give these users one (defaults = { usage_location = \"CN\" } in m365_users_csv).")
 	}
 	skus, err := tc.SKUs(ctx, r.clients.Graph, true)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Check Licences", "reading the tenant's SKUs and free seats (GET /subscribedSkus)", err, skuPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Check Licences", "reading the tenant's SKUs and free seats (GET /subscribedSkus)", err, skuPermissions, "")
 		return
 	}
 	ix := newSkuIndex(skus)
 	want, probs := resolveLicenses(ix, licenses)
 	for _, p := range probs {
-		diag.AttributeError(&resp.Diagnostics, path.Root("licenses"), p.summary, "planning the licences", p.cause, p.fix)
+		diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), p.summary, "planning the licences", p.cause, p.fix)
 	}
 	// The SKU each user already holds, by the state's licence keys (resolved with both the old
 	// and the new configuration's spelling).
@@ -589,7 +609,7 @@ func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResou
 		}
 		sku, _ := ix.find(w.SkuID)
 		if free := sku.Available(); need > free {
-			diag.AttributeError(&resp.Diagnostics, path.Root("licenses"), "Not Enough Licences", "planning the licences",
+			diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), "Not Enough Licences", "planning the licences",
 				seatShortfall(sku.SkuPartNumber, need, free, "users"),
 				"Buy more seats (admin centre: Billing > Your products), free seats by removing licences from other users, or assign another SKU.")
 		}
@@ -745,16 +765,16 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	}
 	var ix skuIndex
 	if len(newLicenses) > 0 || len(oldLicenses) > 0 {
-		skus, err := cacheFor(g).SKUs(ctx, g, true)
+		skus, err := r.clients.cache().SKUs(ctx, g, true)
 		if err != nil {
-			diag.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
+			diagtext.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
 			return state, false
 		}
 		ix = newSkuIndex(skus)
 		var probs []licenseProblem
 		want, probs = resolveLicenses(ix, newLicenses)
 		for _, p := range probs {
-			diag.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
+			diagtext.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
 		}
 		if len(probs) > 0 {
 			return state, false
@@ -797,7 +817,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	if len(creates) > 0 {
 		found, err := listExisting(ctx, g, creates)
 		if err != nil {
-			diag.APIError(d, "Cannot Check Existing Users", attempt+": looking for users that already exist (GET /users)", err, userCheckPermissions, "")
+			diagtext.APIError(d, "Cannot Check Existing Users", attempt+": looking for users that already exist (GET /users)", err, userCheckPermissions, "")
 			return state, false
 		}
 		existing = found
@@ -813,6 +833,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	var ops []graph.BulkOp
 	var pend []pendingOp
 	var failures []string
+	seen := map[graph.Problem]bool{}
 	fail := func(k string, kind opKind, msg string) {
 		failures = append(failures, fmt.Sprintf("  - %s (%s): %s", k, kind, msg))
 	}
@@ -846,7 +867,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 		if plan.GenerateInitialPasswords.ValueBool() {
 			p, err := generatePassword()
 			if err != nil {
-				diag.Error(d, "Cannot Generate Password", attempt, err.Error(), "Apply again.")
+				diagtext.Error(d, "Cannot Generate Password", attempt, err.Error(), "Apply again.")
 				return state, false
 			}
 			pw = p
@@ -946,7 +967,7 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 		})
 		tflog.Info(ctx, "m365_users applied", map[string]any{"operations": total, "batch_requests": stats.Requests, "sub_requests": stats.SubRequests,
 			"throttled": stats.Throttled, "retried": stats.Retried, "max_concurrency": stats.MaxConcurrency, "seconds": time.Since(started).Seconds()})
-		cacheFor(g).forgetSKUs()
+		r.clients.cache().forgetSKUs()
 		for i, res := range results {
 			p := pend[i]
 			k := p.key
@@ -991,7 +1012,37 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 			}
 			if res.Err != nil {
 				fail(k, p.kind, graphMessage(res.Err))
+				seen[graph.ProblemOf(res.Err)] = true
 			}
+		}
+	}
+	// Aliases, through Exchange, for the users now in the state whose aliases change.
+	var writes []aliasWrite
+	for _, k := range sortedKeys(newUsers) {
+		pu, planned := planUsers[k]
+		if !planned || !isSet(pu.Aliases) || ids[k] == "" {
+			continue
+		}
+		var have []string
+		if su, ok := stateUsers[k]; ok && isSet(su.Aliases) {
+			have = listStrings(su.Aliases)
+		}
+		add, remove := aliasDiff(listStrings(pu.Aliases), have)
+		if len(add)+len(remove) == 0 {
+			continue
+		}
+		writes = append(writes, aliasWrite{upn: k, add: add, remove: remove})
+	}
+	written := writeAliases(ctx, r.clients.Exchange, writes, d)
+	for _, w := range writes {
+		if !written[strings.ToLower(w.upn)] {
+			// Not written: the state keeps what the mailbox had, so the next plan retries.
+			e := newUsers[w.upn]
+			e.Aliases = types.ListNull(types.StringType)
+			if su, ok := stateUsers[w.upn]; ok {
+				e.Aliases = su.Aliases
+			}
+			newUsers[w.upn] = e
 		}
 	}
 	// Keep only the users in the new state in the per-user maps.
@@ -1037,15 +1088,15 @@ func (r *usersResource) apply(ctx context.Context, plan, config *usersResourceMo
 	if len(failures) > 0 {
 		sort.Strings(failures)
 		next := "The users that were written are in the state. Fix the causes above and apply again: only the failed users are retried, and a user Graph created before failing is taken over, not duplicated."
-		if strings.Contains(strings.Join(failures, "\n"), "already exists") {
+		if seen[graph.ProblemNameTaken] {
 			next += " \"Already exists\" for a user name that is not in the tenant's user list means a deleted user still holds it (Graph keeps deleted users 30 days): " +
 				"restore it (admin centre: Users > Deleted users) and set adopt_existing = true, or delete it permanently."
 		}
-		if joined := strings.Join(failures, "\n"); strings.Contains(joined, "Authorization_RequestDenied") || strings.Contains(joined, "Insufficient privileges") {
+		if seen[graph.ProblemPrivileges] {
 			next += " \"Insufficient privileges\" means the application lacks User.ReadWrite.All and LicenseAssignment.ReadWrite.All (or Directory.ReadWrite.All) with admin consent, " +
 				"or, for password resets, the User Administrator Entra role on its service principal."
 		}
-		diag.Error(d, "Some Users Were Not Written", attempt,
+		diagtext.Error(d, "Some Users Were Not Written", attempt,
 			fmt.Sprintf("%s of %d failed:\n%s", plural(len(failures), "operation"), len(ops), strings.Join(failures, "\n")), next)
 	}
 	return &out, wrote
@@ -1102,7 +1153,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	keys := sortedKeys(users)
 	found, err := listExisting(ctx, g, keys)
 	if err != nil {
-		diag.APIError(&resp.Diagnostics, "Cannot Read Users", "refreshing "+plural(len(users), "user")+" (GET /users)", err, userCheckPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Read Users", "refreshing "+plural(len(users), "user")+" (GET /users)", err, userCheckPermissions, "")
 		return
 	}
 	byID := map[string]graph.User{}
@@ -1111,9 +1162,9 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	var licenses []resolvedLicense
 	if ls := mustLicenses(ctx, m.Licenses); len(ls) > 0 {
-		skus, err := cacheFor(g).SKUs(ctx, g, false)
+		skus, err := r.clients.cache().SKUs(ctx, g, false)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Read SKUs", "refreshing the users' licences (GET /subscribedSkus)", err, skuPermissions, "")
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read SKUs", "refreshing the users' licences (GET /subscribedSkus)", err, skuPermissions, "")
 			return
 		}
 		licenses, _ = resolveLicenses(newSkuIndex(skus), ls)
@@ -1138,7 +1189,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		tflog.Info(ctx, "users missing from the list; reading them by id", map[string]any{"missing": len(missing), "of": len(keys)})
 		direct, gone, err := g.ReadUsersByID(ctx, missing)
 		if err != nil {
-			diag.APIError(&resp.Diagnostics, "Cannot Read Users", fmt.Sprintf("refreshing %s that the user list did not return, by id (GET /users/{id} in $batch)", plural(len(missing), "user")), err, userCheckPermissions,
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read Users", fmt.Sprintf("refreshing %s that the user list did not return, by id (GET /users/{id} in $batch)", plural(len(missing), "user")), err, userCheckPermissions,
 				"The state is unchanged. Apply or plan again; if it persists, raise timeouts.read.")
 			return
 		}
@@ -1189,6 +1240,27 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		}
 		assigned[k] = have
 	}
+	// Aliases: one listing of the mailboxes, only when some user has aliases managed.
+	prior := map[string][]string{}
+	for k, e := range users {
+		if isSet(e.Aliases) {
+			prior[strings.ToLower(k)] = listStrings(e.Aliases)
+		}
+	}
+	if len(prior) > 0 {
+		read, err := readAliases(ctx, r.clients.Exchange, prior)
+		if err != nil {
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read Aliases", fmt.Sprintf("refreshing the email aliases of %s (Get-Mailbox)", plural(len(prior), "user")), err, aliasPermissions,
+				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
+			return
+		}
+		for k, e := range users {
+			if v, ok := read[strings.ToLower(k)]; ok && isSet(e.Aliases) {
+				e.Aliases = aliasesList(v)
+				users[k] = e
+			}
+		}
+	}
 	m.Users = types.DynamicNull()
 	m.Attributes = attributesValue(users, assigned, !m.Licenses.IsNull())
 	m.IDs = stringMapValue(ids)
@@ -1230,7 +1302,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		Concurrency: int(m.Concurrency.ValueInt64()), WriteQuota: int(m.WriteQuota.ValueInt64()), WriteWindow: entraWindow(m.WriteWindow),
 	})
 	tflog.Info(ctx, "m365_users deleted", map[string]any{"operations": len(ops), "batch_requests": stats.Requests, "throttled": stats.Throttled})
-	cacheFor(r.clients.Graph).forgetSKUs()
+	r.clients.cache().forgetSKUs()
 	var failures []string
 	remaining := map[string]usersElem{}
 	for _, res := range results {
@@ -1258,7 +1330,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	sort.Strings(failures)
-	diag.Error(&resp.Diagnostics, "Some Users Were Not Deleted", fmt.Sprintf("deleting %s", plural(len(ops), "user")),
+	diagtext.Error(&resp.Diagnostics, "Some Users Were Not Deleted", fmt.Sprintf("deleting %s", plural(len(ops), "user")),
 		fmt.Sprintf("%d failed:\n%s", len(failures), strings.Join(failures, "\n")),
 		"The users that were deleted are out of the state; destroy again to retry the others.")
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/m365-migration/terraform-provider-m365/internal/diag"
+	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
@@ -28,14 +28,14 @@ import (
 
 // userPermissions are what creating users and assigning licences needs (https://learn.microsoft.com/graph/api/user-post-users,
 // https://learn.microsoft.com/graph/api/user-assignlicense).
-var userPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
+var userPermissions = diagtext.Permissions{Graph: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}}
 
 // passwordPermissions are what resetting a password needs in application-only access.
-var passwordPermissions = diag.Permissions{Graph: []string{"User.ReadWrite.All"},
+var passwordPermissions = diagtext.Permissions{Graph: []string{"User.ReadWrite.All"},
 	Exchange: "at least the User Administrator Entra role on the application's service principal (Privileged Authentication Administrator to reset the password of an administrator)"}
 
 // userCheckPermissions are what the plan-time reads need.
-var userCheckPermissions = diag.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
+var userCheckPermissions = diagtext.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
 
 // userFields are the CSV-mappable attributes of a user. Every Terraform type of users embeds
 // them, so `users = data.m365_users_csv.x.users` and `each.value.department` line up.
@@ -542,20 +542,8 @@ type tenantCache struct {
 	reservations map[string][]string // lower UPN -> SKU ids a planned m365_user will newly take
 }
 
-var (
-	tenantCachesMu sync.Mutex
-	tenantCaches   = map[*graph.Client]*tenantCache{}
-)
-
-func cacheFor(c *graph.Client) *tenantCache {
-	tenantCachesMu.Lock()
-	defer tenantCachesMu.Unlock()
-	tc, ok := tenantCaches[c]
-	if !ok {
-		tc = &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}}
-		tenantCaches[c] = tc
-	}
-	return tc
+func newTenantCache() *tenantCache {
+	return &tenantCache{users: map[string]map[string]graph.User{}, usersAt: map[string]time.Time{}, reservations: map[string][]string{}}
 }
 
 // SKUs returns the tenant's SKUs; fresh says whether a cached copy may be used.
@@ -725,7 +713,7 @@ func (countryCodeValidator) ValidateString(_ context.Context, req validator.Stri
 		fix = fmt.Sprintf("Write it in upper case: %q.", strings.ToUpper(v))
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Usage Location",
-		diag.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
+		diagtext.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
 }
 
 // upnValidator checks the shape of a user principal name at plan time (the domain is checked
@@ -744,7 +732,7 @@ func (upnValidator) ValidateString(_ context.Context, req validator.StringReques
 	}
 	if msg := upnProblem(req.ConfigValue.ValueString()); msg != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid User Principal Name",
-			diag.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
+			diagtext.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
 	}
 }
 
@@ -819,23 +807,29 @@ func randomPassword(n int, classes []string) (string, error) {
 	return string(out), nil
 }
 
-// userLocks serialise licence changes per user: assignLicense rewrites the user's licence set,
-// so two concurrent calls could lose an add or a remove.
-var (
-	userLocksMu sync.Mutex
-	userLocks   = map[string]*sync.Mutex{} // lower id -> lock
-)
-
-func lockUser(id string) func() {
-	userLocksMu.Lock()
-	mu, ok := userLocks[strings.ToLower(id)]
+// lockUser serialises licence changes per user: assignLicense rewrites the user's licence set,
+// so two concurrent calls could lose an add or a remove. The locks live in the configured
+// clients (one set per provider configuration), not in package state.
+func (c *Clients) lockUser(id string) func() {
+	c.userLocksMu.Lock()
+	if c.userLocks == nil {
+		c.userLocks = map[string]*sync.Mutex{}
+	}
+	mu, ok := c.userLocks[strings.ToLower(id)]
 	if !ok {
 		mu = &sync.Mutex{}
-		userLocks[strings.ToLower(id)] = mu
+		c.userLocks[strings.ToLower(id)] = mu
 	}
-	userLocksMu.Unlock()
+	c.userLocksMu.Unlock()
 	mu.Lock()
 	return mu.Unlock
+}
+
+// cache is the tenant facts (SKUs, domains, users by domain, planned licence reservations) shared
+// by the types of one provider configuration.
+func (c *Clients) cache() *tenantCache {
+	c.cacheOnce.Do(func() { c.tenant = newTenantCache() })
+	return c.tenant
 }
 
 // Private state keys.

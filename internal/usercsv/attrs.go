@@ -34,6 +34,7 @@ const (
 	aUsageLocation
 	aPreferredLanguage
 	aOtherMails
+	aAliases
 	numAttrs
 )
 
@@ -65,6 +66,8 @@ var attrInfo = [numAttrs]struct {
 	aUsageLocation:     {"usage_location", "usageLocation", 0},
 	aPreferredLanguage: {"preferred_language", "preferredLanguage", 0},
 	aOtherMails:        {"other_mails", "otherMails", 250}, // per value
+	// Email aliases (Exmail 别名), secondary SMTP addresses written through Exchange Online.
+	aAliases: {"aliases", "proxyAddresses", 320}, // per value: an SMTP address is at most 320 characters (RFC 5321: 64 + @ + 255)
 }
 
 // Limits from Microsoft Graph (https://learn.microsoft.com/graph/api/resources/user) that are not a
@@ -73,6 +76,10 @@ const (
 	maxUPNLocal       = 64  // characters before the @
 	maxUPNDomain      = 48  // characters after the @
 	maxOtherMailsVals = 250 // values in otherMails
+	// maxAliases: Exchange Online allows 300 proxy addresses per recipient, the primary address
+	// and the onmicrosoft routing address included
+	// (https://learn.microsoft.com/troubleshoot/exchange/administration/too-many-proxy-addresses-error).
+	maxAliases = 298
 )
 
 // Attributes returns the snake_case attribute names usable as keys of
@@ -316,6 +323,22 @@ func checkValue(a attr, v, label string) []finding {
 	var out []finding
 	info := attrInfo[a]
 	switch a {
+	case aAliases:
+		vals := splitAliases(v)
+		if len(vals) > maxAliases {
+			out = append(out, finding{fmt.Sprintf("%s has %d aliases; Exchange Online allows %d per mailbox", label, len(vals), maxAliases),
+				"keep at most 298 aliases"})
+		}
+		for _, m := range vals {
+			if n := utf16Len(m); n > info.limit {
+				out = append(out, finding{fmt.Sprintf("%s: alias %q is %d characters long; the limit is %d", label, m, n, info.limit),
+					"shorten or remove the alias"})
+			} else if reason, ok := checkEmail(m); !ok {
+				out = append(out, finding{fmt.Sprintf("%s: %q is not an email address: %s", label, m, reason),
+					"write aliases as name@domain, separated by ; or , or one per line"})
+			}
+		}
+		return out
 	case aOtherMails:
 		vals := splitList(v)
 		if len(vals) > maxOtherMailsVals {
@@ -375,6 +398,21 @@ func checkValue(a attr, v, label string) []finding {
 }
 
 // splitList splits a list of addresses on ; and , and drops empty items.
+// splitAliases splits an Exmail 别名 cell: aliases separated by ; , (ASCII or full-width) or
+// line breaks.
+func splitAliases(v string) []string {
+	parts := strings.FieldsFunc(v, func(r rune) bool {
+		return r == ';' || r == ',' || r == '；' || r == '，' || r == '\n' || r == '\r'
+	})
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func splitList(v string) []string {
 	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '；' || r == '，' })
 	out := parts[:0]

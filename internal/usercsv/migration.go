@@ -207,13 +207,6 @@ func ParseMigration(data []byte, opts MigrationOptions) (*MigrationResult, error
 	}
 
 	// Rows.
-	var out bytes.Buffer
-	w := csv.NewWriter(&out)
-	outHeader := migNames[:mRoot]
-	if col[mRoot] >= 0 {
-		outHeader = migNames[:]
-	}
-	_ = w.Write(outHeader)
 	seen := map[string]int{}
 	for _, rec := range rows {
 		if n := rec.width(); n > width {
@@ -290,14 +283,8 @@ func ParseMigration(data []byte, opts MigrationOptions) (*MigrationResult, error
 		}
 		r.EmailAddress = RewriteDomain(r.EmailAddress, opts.Domain)
 		res.Rows = append(res.Rows, r)
-		rec := []string{r.EmailAddress, r.UserName, r.Password}
-		if col[mRoot] >= 0 {
-			rec = append(rec, r.UserRoot)
-		}
-		_ = w.Write(rec)
 	}
-	w.Flush()
-	res.CSV = out.Bytes()
+	res.CSV = WriteMigration(res.Rows, col[mRoot] >= 0)
 	if len(data) <= MaxMigrationBytes && len(res.CSV) > MaxMigrationBytes {
 		add(0, 0, fmt.Sprintf("the CSV is %d bytes once converted to UTF-8; a migration CSV can be at most 10 MB (%d bytes)", len(res.CSV), MaxMigrationBytes),
 			"split the users into several files and migration batches")
@@ -328,4 +315,27 @@ func adminDelegation(u string) bool {
 		return nonEmpty(strings.Split(u, "*"))
 	}
 	return false
+}
+
+// WriteMigration writes rows as an IMAP migration CSV: UTF-8, the header
+// EmailAddress,UserName,Password (plus UserRoot withRoot), one row each, quoted as needed. It is
+// the one writer of migration CSVs: what New-MigrationBatch and Set-MigrationBatch -AddUsers send
+// (https://learn.microsoft.com/exchange/mailbox-migration/migrating-imap-mailboxes/csv-files-for-imap-migration-batches).
+func WriteMigration(rows []MigrationRow, withRoot bool) []byte {
+	var out bytes.Buffer
+	w := csv.NewWriter(&out)
+	header := migNames[:mRoot]
+	if withRoot {
+		header = migNames[:]
+	}
+	_ = w.Write(header)
+	for _, r := range rows {
+		rec := []string{r.EmailAddress, r.UserName, r.Password}
+		if withRoot {
+			rec = append(rec, r.UserRoot)
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+	return out.Bytes()
 }

@@ -54,6 +54,8 @@ type User struct {
 	UsageLocation     string
 	PreferredLanguage string
 	OtherMails        []string
+	// Aliases are the email aliases (Exmail 别名), nil when the file gives none.
+	Aliases []string
 }
 
 // UserResult is what [ParseUsers] found.
@@ -112,8 +114,8 @@ var m365Keys = func() map[string]attr {
 }()
 
 // exmailKeys maps the headers of a Tencent Exmail address-book export or
-// import template to attributes. Other columns (性别, 别名, 生日, 密码...) are
-// ignored.
+// import template to attributes. Other columns (性别, 生日, 密码...) are
+// ignored. The admin-centre template has no alias column: 别名 is Exmail's only.
 var exmailKeys = map[string]attr{
 	"姓名":   aDisplayName,
 	"帐号":   aUPN,
@@ -128,6 +130,7 @@ var exmailKeys = map[string]attr{
 	"电话":   aBusinessPhone,
 	"座机":   aBusinessPhone,
 	"编号":   aEmployeeID,
+	"别名":   aAliases,
 }
 
 // headerKey normalises a header for matching: lower case, without any white
@@ -157,7 +160,8 @@ func headerKey(h string) string {
 //     Country or Region country.
 //   - "exmail": a Tencent Exmail export: 姓名 (display name), 帐号/账号/邮箱/
 //     邮箱地址 (account), 部门 (department), 职务/职位 (job title), 手机
-//     (mobile), 电话/座机 (business phone), 编号 (employee id); other columns
+//     (mobile), 电话/座机 (business phone), 编号 (employee id), 别名 (aliases,
+//     separated by ; , or line breaks); other columns
 //     are ignored. A department path such as "总部/技术部" or "总部;技术部"
 //     keeps only its last segment ("技术部"), since Graph's department is a
 //     single name.
@@ -169,7 +173,9 @@ func headerKey(h string) string {
 // have fewer fields than the header (the missing ones are empty) or extra
 // empty ones, but not more non-empty ones. Rows whose fields are all empty are
 // skipped. mail_nickname defaults to the part of
-// the user name before the @, display_name to "given_name surname". Limits
+// the user name before the @, display_name to FullName(given_name, surname):
+// "given_name surname" for Latin names, surname then given name with no space
+// for Chinese, Japanese and Korean ones (张 + 三 → 张三). Limits
 // are Graph's (stricter admin-centre wizard limits do not apply, nor does its
 // 249-row cap).
 //
@@ -246,10 +252,10 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	case FormatM365, FormatExmail, FormatCustom:
 		p.format = f
 	default:
-		return nil, fmt.Errorf(`unknown format %q: use "auto", "m365", "exmail" or "custom"`, opts.Format)
+		return nil, optErr("format", fmt.Sprintf(`unknown format %q: use "auto", "m365", "exmail" or "custom"`, opts.Format))
 	}
 	if !ValidEncoding(opts.Encoding) {
-		return nil, fmt.Errorf(`unknown encoding %q: use one of %s`, opts.Encoding, strings.Join(Encodings(), ", "))
+		return nil, optErr("encoding", fmt.Sprintf(`unknown encoding %q: use one of %s`, opts.Encoding, strings.Join(Encodings(), ", ")))
 	}
 	var errs []error
 	p.columns = map[attr]string{}
@@ -257,9 +263,9 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 		a, ok := attrByName(name)
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("columns: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", ")))
+			errs = append(errs, optErr("columns", fmt.Sprintf("columns: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", "))))
 		case headerKey(header) == "":
-			errs = append(errs, fmt.Errorf("columns.%s: the header name is empty", name))
+			errs = append(errs, optErr("columns", fmt.Sprintf("columns.%s: the header name is empty", name)))
 		default:
 			p.columns[a] = header
 			p.colOrder = append(p.colOrder, a)
@@ -268,9 +274,9 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	sort.Slice(p.colOrder, func(i, j int) bool { return p.colOrder[i] < p.colOrder[j] })
 	if p.format == FormatCustom {
 		if len(opts.Columns) == 0 {
-			errs = append(errs, errors.New(`format "custom" needs columns, e.g. columns = { user_principal_name = "Email", display_name = "Name" }`))
+			errs = append(errs, optErr("columns", `format "custom" needs columns, e.g. columns = { user_principal_name = "Email", display_name = "Name" }`))
 		} else if _, ok := p.columns[aUPN]; !ok {
-			errs = append(errs, errors.New(`format "custom" needs columns.user_principal_name: the header of the sign-in address column`))
+			errs = append(errs, optErr("columns", `format "custom" needs columns.user_principal_name: the header of the sign-in address column`))
 		}
 	}
 	for name, v := range opts.Defaults {
@@ -278,16 +284,16 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 		v = strings.TrimSpace(v)
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("defaults: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", ")))
+			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", "))))
 		case a == aUPN || a == aMailNickname:
-			errs = append(errs, fmt.Errorf("defaults.%s: a default cannot be given, the value must differ for every user", name))
+			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults.%s: a default cannot be given, the value must differ for every user", name)))
 		case v == "":
 		default:
 			if a == aUsageLocation {
 				v = strings.ToUpper(v)
 			}
 			for _, f := range checkValue(a, v, "defaults."+name) {
-				errs = append(errs, fmt.Errorf("defaults.%s: %s — %s", name, f.msg, f.fix))
+				errs = append(errs, optErr("defaults", fmt.Sprintf("defaults.%s: %s — %s", name, f.msg, f.fix)))
 			}
 			p.defaults[a], p.hasDefault[a] = v, true
 		}
@@ -295,7 +301,7 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 	if d := strings.TrimSpace(opts.Domain); d != "" {
 		d = strings.TrimPrefix(d, "@")
 		if !validDomain(d) || len(d) > maxUPNDomain {
-			errs = append(errs, fmt.Errorf("domain %q is not a valid domain name of at most %d characters", opts.Domain, maxUPNDomain))
+			errs = append(errs, optErr("domain", fmt.Sprintf("domain %q is not a valid domain name of at most %d characters", opts.Domain, maxUPNDomain)))
 		}
 		p.domain = d
 	}
@@ -552,6 +558,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	// User principal name.
 	upn := vals[aUPN]
 	upnOK := false
+	srcDomain := "" // the user name's own domain, when domain rewrites it
 	switch {
 	case upn == "":
 		bad(aUPN, "user name is empty", "fill in the user's sign-in address, e.g. zhang.san@corp.com")
@@ -561,6 +568,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	default:
 		if p.domain != "" {
 			if at := strings.LastIndexByte(upn, '@'); at >= 0 {
+				srcDomain = upn[at+1:]
 				upn = upn[:at]
 			}
 			upn += "@" + p.domain
@@ -587,7 +595,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	}
 	displayLabel := ""
 	if vals[aDisplayName] == "" {
-		vals[aDisplayName] = strings.TrimSpace(vals[aGivenName] + " " + vals[aSurname])
+		vals[aDisplayName] = FullName(vals[aGivenName], vals[aSurname])
 		if vals[aDisplayName] == "" {
 			fix := "fill in the display name"
 			if src[aDisplayName] >= 0 {
@@ -633,6 +641,17 @@ func (p *userParser) row(rec Record) (User, bool) {
 	if vals[aOtherMails] != "" {
 		u.OtherMails = splitList(vals[aOtherMails])
 	}
+	if vals[aAliases] != "" {
+		u.Aliases = splitAliases(vals[aAliases])
+		// domain rewrites the aliases that share the user name's domain too (a staging
+		// rehearsal moves zs@contoso.com with zhang.san@contoso.com); aliases on the company's
+		// other domains keep theirs.
+		for i, a := range u.Aliases {
+			if at := strings.LastIndexByte(a, '@'); at >= 0 && srcDomain != "" && strings.EqualFold(a[at+1:], srcDomain) {
+				u.Aliases[i] = a[:at] + "@" + p.domain
+			}
+		}
+	}
 	return u, true
 }
 
@@ -646,4 +665,40 @@ func lastSegment(dep string) string {
 		}
 	}
 	return strings.TrimSpace(dep)
+}
+
+// OptionError is a problem with one option of [UserOptions] (not with the file): Option is the
+// option's name as the data source spells it (columns, defaults, domain, encoding, format), so a
+// caller can point at it without reading the message.
+type OptionError struct {
+	Option, Message string
+}
+
+func (e *OptionError) Error() string { return e.Message }
+
+func optErr(option, msg string) error { return &OptionError{Option: option, Message: msg} }
+
+// OptionErrors lists the option problems of a [ParseUsers] error, sorted by message.
+func OptionErrors(err error) []*OptionError {
+	var out []*OptionError
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var oe *OptionError
+		if errors.As(e, &oe) {
+			out = append(out, oe)
+			return
+		}
+		if e != nil {
+			out = append(out, &OptionError{Option: "format", Message: e.Error()})
+		}
+	}
+	walk(err)
+	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestGoodExmailGB18030(t *testing.T) {
 	}
 	checkUsers(t, res.Users, []User{
 		{Line: 2, UserPrincipalName: "zhang.san@corp.com", MailNickname: "zhang.san", DisplayName: "张三", JobTitle: "工程师",
-			Department: "技术部", MobilePhone: "13800000001", BusinessPhone: "010-12345678", EmployeeID: "E001"},
+			Department: "技术部", MobilePhone: "13800000001", BusinessPhone: "010-12345678", EmployeeID: "E001", Aliases: []string{"zs@corp.com"}},
 		{Line: 3, UserPrincipalName: "li.si@corp.com", MailNickname: "li.si", DisplayName: "李四", JobTitle: "经理",
 			Department: "市场部", MobilePhone: "13800000002", EmployeeID: "E002"},
 		{Line: 4, UserPrincipalName: "wang.wu@corp.com", MailNickname: "wang.wu", DisplayName: "王五, 小王",
@@ -210,7 +211,7 @@ func TestUserOptionsErrors(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", c.opts, err, c.want)
 		}
 	}
-	if got := len(Attributes()); got != 21 {
+	if got := len(Attributes()); got != 22 {
 		t.Errorf("Attributes() has %d names", got)
 	}
 	for _, a := range Attributes() {
@@ -365,6 +366,66 @@ func BenchmarkParseUsers50k(b *testing.B) {
 		res, err := ParseUsers(data, UserOptions{})
 		if err != nil || len(res.Users) != 50000 {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestExmailAliases: the export's 别名 column gives aliases, split on ; , (full-width too) and
+// line breaks; a bad alias is reported at its cell.
+func TestExmailAliases(t *testing.T) {
+	in := "姓名,帐号,别名\n" +
+		"李雷,li.lei@contoso.com,\"lei.li@contoso.com;lilei@contoso.com\"\n" +
+		"韩梅梅,han.meimei@contoso.com,\"mm@contoso.com，meimei@contoso.com\nhan@contoso.com\"\n" +
+		"张三,zhang.san@contoso.com,\n"
+	res, err := ParseUsers([]byte(in), UserOptions{Name: "export.csv"})
+	if err != nil || len(res.Problems) > 0 || res.Format != FormatExmail {
+		t.Fatalf("%v %v %s", err, res.Problems, res.Format)
+	}
+	want := [][]string{{"lei.li@contoso.com", "lilei@contoso.com"}, {"mm@contoso.com", "meimei@contoso.com", "han@contoso.com"}, nil}
+	for i, u := range res.Users {
+		if !slices.Equal(u.Aliases, want[i]) {
+			t.Errorf("%s: aliases %q, want %q", u.UserPrincipalName, u.Aliases, want[i])
+		}
+	}
+	res, _ = ParseUsers([]byte("姓名,帐号,别名\n李雷,li.lei@contoso.com,\"lei.li@contoso.com;not an address\"\n"), UserOptions{Name: "export.csv"})
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].String(), `"not an address" is not an email address`) || res.Problems[0].Column != 23 {
+		t.Errorf("bad alias: %v", res.Problems)
+	}
+}
+
+// TestAliasesFollowTheDomainRewrite: domain rewrites the aliases on the user name's own domain
+// (a staging rehearsal) and leaves the company's other domains alone.
+func TestAliasesFollowTheDomainRewrite(t *testing.T) {
+	data := []byte("帐号,姓名,别名\nzhang.san@contoso.com,张三,zs@contoso.com;zhang@gz.contoso.com\n")
+	res, err := ParseUsers(data, UserOptions{Name: "x.csv", Format: FormatExmail, Domain: "staging.onmicrosoft.com"})
+	if err != nil || len(res.Problems) > 0 || len(res.Users) != 1 {
+		t.Fatalf("%v %v %d", err, res.Problems, len(res.Users))
+	}
+	got := res.Users[0].Aliases
+	if len(got) != 2 || got[0] != "zs@staging.onmicrosoft.com" || got[1] != "zhang@gz.contoso.com" {
+		t.Errorf("aliases %v", got)
+	}
+}
+
+// TestOptionErrorsNameTheOption: every option problem of ParseUsers names its option, so the data
+// source points at the attribute without reading the message.
+func TestOptionErrorsNameTheOption(t *testing.T) {
+	data := []byte("User Name,Display Name\na@corp.com,A\n")
+	for _, c := range []struct {
+		opts UserOptions
+		want string
+	}{
+		{UserOptions{Columns: map[string]string{"nope": "X"}}, "columns"},
+		{UserOptions{Format: FormatCustom}, "columns"},
+		{UserOptions{Defaults: map[string]string{"user_principal_name": "x@corp.com"}}, "defaults"},
+		{UserOptions{Domain: "not a domain"}, "domain"},
+		{UserOptions{Encoding: "latin1"}, "encoding"},
+		{UserOptions{Format: "xls"}, "format"},
+	} {
+		_, err := ParseUsers(data, c.opts)
+		errs := OptionErrors(err)
+		if len(errs) == 0 || errs[0].Option != c.want {
+			t.Errorf("%+v: option errors %v, want one on %s", c.opts, errs, c.want)
 		}
 	}
 }

@@ -13,6 +13,9 @@ resource "m365_user" "it_admin" {
 
   licenses = [{ sku = "O365_BUSINESS_PREMIUM" }]
 
+  # Email aliases: written through Exchange Online once the mailbox exists.
+  aliases = ["helpdesk@contoso.com", "it@contoso.com"]
+
   password_wo         = var.admin_password
   password_wo_version = 1
 }
@@ -35,6 +38,9 @@ resource "m365_user" "staff" {
   mobile_phone        = each.value.mobile_phone
   city                = each.value.city
   usage_location      = each.value.usage_location
+  # null for this template (no alias column): the users' aliases are left alone. An Exmail
+  # export's 别名 column fills it.
+  aliases = each.value.aliases
 
   licenses = [{ sku = "EXCHANGESTANDARD" }]
 

@@ -11,6 +11,8 @@ variable "initial_password" {
 }
 
 resource "m365_users" "staff" {
+  # Each user may carry `aliases` (from an Exmail export's 别名 column, or a list in a literal
+  # map): written through Exchange Online once the mailbox exists.
   users = data.m365_users_csv.staff.users
 
   licenses = [{

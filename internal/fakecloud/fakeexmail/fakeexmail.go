@@ -502,7 +502,7 @@ func (s *Server) takenLocked(addr string) int {
 }
 
 // ErrIMAPRefused is what IMAPLogin returns for any refused login; its text is IMAPRefusal.
-var ErrIMAPRefused = errors.New(IMAPRefusal)
+var ErrIMAPRefused = errors.New(IMAPRefusal) //nolint:staticcheck // ST1005: the text is Exmail's own refusal, punctuation included
 
 // IMAPLogin decides an IMAP LOGIN the way Exmail's IMAP server would: the member exists and is
 // enabled, IMAP/SMTP (useroption type 2) is on, and the password is the account password — or,

@@ -1,7 +1,7 @@
-// Package diag holds the one wording pattern of the provider's diagnostics: a short Title Case
+// Package diagtext holds the one wording pattern of the provider's diagnostics: a short Title Case
 // summary; then what was being attempted, the cause in the service's own words, and what to do
 // next (which permission, which DNS record, which CSV row).
-package diag
+package diagtext
 
 import (
 	"fmt"
