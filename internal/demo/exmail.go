@@ -59,8 +59,8 @@ func (a *lateAuth) IMAPLogin(user, pass string) error {
 
 // RunExmailAPI runs the example with source_mode = "exmail_api": users from Exmail's address book
 // through the API, IMAP switched on by m365_exmail_imap_access, migration passwords set by the
-// provider (exmail_set_passwords) — nobody types a source password — then destroys the IMAP
-// access, which switches IMAP off again where it was off.
+// provider (exmail_set_passwords) — nobody types a source password — then sets
+// exmail_imap_restore, which switches IMAP off again where it was off and leaves the batch alone.
 func RunExmailAPI(ctx context.Context, opts Options) (rep *ExmailReport, err error) {
 	start := time.Now()
 	logf := progress(opts.Log)
