@@ -325,6 +325,20 @@ func resultSize(p Params, def int) (int, error) {
 }
 
 // recipientQuery is what the recipient cmdlets share: the parameters and the candidate set.
+// matches applies -RecipientTypeDetails, -RecipientType and -Filter to a recipient object.
+func (q *recipientQuery) matches(o map[string]any) (bool, *ExoError) {
+	if len(q.details) > 0 && !containsFold(q.details, stringAt(o, "RecipientTypeDetails")) {
+		return false, nil
+	}
+	if len(q.types) > 0 && !containsFold(q.types, stringAt(o, "RecipientType")) {
+		return false, nil
+	}
+	if q.filter == nil {
+		return true, nil
+	}
+	return q.filter.eval(o)
+}
+
 type recipientQuery struct {
 	cmdlet   string
 	identity string
@@ -428,21 +442,13 @@ func runRecipientQuery(ctx *CmdletContext, q *recipientQuery) ([]map[string]any,
 			if q.identity != "" && !matchesIdentity(o, u, q.identity) {
 				continue
 			}
-			if len(q.details) > 0 && !containsFold(q.details, stringAt(o, "RecipientTypeDetails")) {
-				continue
+			match, err := q.matches(o)
+			if err != nil {
+				xe = err
+				return
 			}
-			if len(q.types) > 0 && !containsFold(q.types, stringAt(o, "RecipientType")) {
+			if !match {
 				continue
-			}
-			if q.filter != nil {
-				match, err := q.filter.eval(o)
-				if err != nil {
-					xe = err
-					return
-				}
-				if !match {
-					continue
-				}
 			}
 			// Order: mailboxes by the time they appeared, users by creation, so that a listing
 			// paged while mailboxes appear only grows at its end.
@@ -461,21 +467,13 @@ func runRecipientQuery(ctx *CmdletContext, q *recipientQuery) ([]map[string]any,
 			if q.identity != "" && findGroupLocked(st, q.identity) != i {
 				continue
 			}
-			if len(q.details) > 0 && !containsFold(q.details, stringAt(o, "RecipientTypeDetails")) {
-				continue
+			match, err := q.matches(o)
+			if err != nil {
+				xe = err
+				return
 			}
-			if len(q.types) > 0 && !containsFold(q.types, stringAt(o, "RecipientType")) {
+			if !match {
 				continue
-			}
-			if q.filter != nil {
-				match, err := q.filter.eval(o)
-				if err != nil {
-					xe = err
-					return
-				}
-				if !match {
-					continue
-				}
 			}
 			rows = append(rows, row{o, g.Created, g.GUID})
 		}
