@@ -118,15 +118,7 @@ func (e *Env) RunBatch(n int, q Quota, delay, jitter time.Duration) (run BatchRu
 	defer func() { _ = os.RemoveAll(dir) }()
 	tb := &programTB{dir: dir, logf: e.Logf}
 	defer tb.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(tbFailure)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("IMAP server: %s", f.msg)
-		}
-	}()
+	defer recoverTB(&err, "IMAP server")
 
 	// The source: go-imap's in-memory server, one mailbox with 1-3 messages per user.
 	users := map[string]imaptest.User{}

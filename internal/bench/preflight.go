@@ -36,6 +36,18 @@ type programTB struct {
 
 type tbFailure struct{ msg string }
 
+// recoverTB turns a programTB's Fatalf (a panic with tbFailure) into *err, prefixed with what
+// failed; any other panic goes on. Use it as `defer recoverTB(&err, "dovecot")`.
+func recoverTB(err *error, what string) {
+	if r := recover(); r != nil {
+		f, ok := r.(tbFailure)
+		if !ok {
+			panic(r)
+		}
+		*err = fmt.Errorf("%s: %s", what, f.msg)
+	}
+}
+
 func (p *programTB) Helper() {}
 func (p *programTB) Fatalf(format string, args ...any) {
 	panic(tbFailure{fmt.Sprintf(format, args...)})
@@ -169,15 +181,7 @@ func (e *Env) RunPreflight(n, rounds int) (res PreflightResult, err error) {
 	defer func() { _ = os.RemoveAll(dcDir) }()
 	tb := &programTB{dir: dcDir, logf: e.Logf}
 	defer tb.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(tbFailure)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("dovecot: %s", f.msg)
-		}
-	}()
+	defer recoverTB(&err, "dovecot")
 	users := map[string]imaptest.User{}
 	want := map[string]int64{}
 	var emails []string
