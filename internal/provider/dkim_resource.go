@@ -26,6 +26,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -83,7 +84,7 @@ func (r *dkimResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The domain name.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"domain": schema.StringAttribute{Required: true, MarkdownDescription: "A verified custom domain of the tenant (an accepted domain in Exchange).",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{domainNameValidator{}}},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{validators.DomainName()}},
 			"key_size": schema.Int64Attribute{Optional: true, Computed: true,
 				MarkdownDescription: "RSA key size of a new configuration: 1024 or 2048 (default here; the service's own default is 1024). An existing configuration keeps its keys; changing the size later needs a key rotation, which this resource does not do.",
 				Validators:          []validator.Int64{int64validator.OneOf(1024, 2048)},

@@ -18,6 +18,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var _ datasource.DataSourceWithConfigure = (*dnsRecordsDataSource)(nil)
@@ -119,7 +120,7 @@ func (d *dnsRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"keyed by stable names and shaped for DNSPod (`tencentcloud_dnspod_record`), for any DNS provider (`records`) and as BIND zone text. With `replaces = \"exmail\"` it also lists Tencent Exmail's records to remove at cutover.",
 		Attributes: map[string]schema.Attribute{
 			"id":     schema.StringAttribute{Computed: true, MarkdownDescription: "`<domain>/<stage>`."},
-			"domain": schema.StringAttribute{Required: true, MarkdownDescription: "The tenant domain, e.g. `contoso.com`.", Validators: []validator.String{domainNameValidator{}}},
+			"domain": schema.StringAttribute{Required: true, MarkdownDescription: "The tenant domain, e.g. `contoso.com`.", Validators: []validator.String{validators.DomainName()}},
 			"services": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Which services' records to publish at cutover: `Email` (default), `OfficeCommunicationsOnline` (Teams/Skype), `Intune`."},
 			"stage": schema.StringAttribute{Optional: true,

@@ -25,6 +25,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -81,7 +82,7 @@ func (r *domainResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"name": schema.StringAttribute{
 				Required: true, MarkdownDescription: "The fully qualified domain name, e.g. `contoso.com`. Changing it replaces the domain.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{domainNameValidator{}},
+				Validators:    []validator.String{validators.DomainName()},
 			},
 			"supported_services": schema.SetAttribute{
 				ElementType: types.StringType, Optional: true, Computed: true,

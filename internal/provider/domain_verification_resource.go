@@ -20,6 +20,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/dns"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -56,7 +57,7 @@ func (r *domainVerificationResource) Schema(ctx context.Context, _ resource.Sche
 			"domain": schema.StringAttribute{
 				Required: true, MarkdownDescription: "The domain to verify, usually `m365_domain.x.name`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{domainNameValidator{}},
+				Validators:    []validator.String{validators.DomainName()},
 			},
 			"dns_resolver": schema.StringAttribute{
 				Optional:            true,

@@ -16,13 +16,14 @@ import (
 
 // The Chinese guide's glossary ("诊断信息速查") explains every diagnostic summary the provider can
 // show. TestDiagnosticGlossaryComplete keeps it complete: it reads the non-test Go files of this
-// package and of internal/diagtext with go/parser, finds every call that emits a diagnostic, resolves
-// its summary argument to string constants, and fails for each summary the glossary lacks.
+// package, of internal/validators and of internal/diagtext with go/parser, finds every call that
+// emits a diagnostic, resolves its summary argument to string constants, and fails for each
+// summary the glossary lacks.
 //
 // Sinks are the framework's diag.Diagnostics methods and internal/diagtext's helpers (summary argument
 // index below), and every function of these packages that passes one of its own parameters on as a
 // summary (found until nothing changes). A summary is resolved when it is a string literal, a
-// constant (declared in either package, concatenations included), fmt.Sprintf with a constant
+// constant (declared in any of them, concatenations included), fmt.Sprintf with a constant
 // format (each verb becomes "…", e.g. "… WILL BE DELETED"), the result of a function of these
 // packages, a field of their struct literals, or a local variable or parameter whose every
 // assignment is one of those; anything else fails the test naming file:line, so a title cannot
@@ -299,6 +300,7 @@ func glossaryTitles(t *testing.T) (map[string][]string, []string) {
 	t.Helper()
 	s := &glossaryScan{fset: token.NewFileSet(), consts: map[string]ast.Expr{}, structs: map[string][]string{}, sinks: map[string]int{}}
 	s.load(t, "../diagtext", "diagtext")
+	s.load(t, "../validators", "") // its functions are keyed like this package's: validators.X(…) calls X
 	s.load(t, ".", "")
 	for k, v := range glossarySinks {
 		s.sinks[k] = v

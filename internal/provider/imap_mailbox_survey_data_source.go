@@ -17,6 +17,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var _ datasource.DataSource = (*imapMailboxSurveyDataSource)(nil)
@@ -81,7 +82,7 @@ func (d *imapMailboxSurveyDataSource) Schema(_ context.Context, _ datasource.Sch
 			"encoding": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Encoding of the file: `auto` (default), `utf-8`, `utf-16` or `gb18030`.",
-				Validators:          []validator.String{csvEncodingValidator{}},
+				Validators:          []validator.String{validators.CSVEncoding()},
 			},
 			"remote_server": schema.StringAttribute{
 				Required:            true,

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -59,7 +60,7 @@ func (e *imapMigrationCSVEphemeral) Schema(_ context.Context, _ ephemeral.Schema
 				Optional: true,
 				MarkdownDescription: "Encoding of the file: `auto` (default: byte-order mark, then UTF-16 without BOM, then UTF-8, else GB18030), " +
 					"`utf-8`, `utf-16` (`utf-16le`/`utf-16be` without BOM) or `gb18030` (also read for `gbk`/`gb2312`).",
-				Validators: []validator.String{csvEncodingValidator{}},
+				Validators: []validator.String{validators.CSVEncoding()},
 			},
 			"detected_encoding": schema.StringAttribute{
 				Computed:            true,

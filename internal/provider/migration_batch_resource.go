@@ -29,6 +29,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -137,7 +138,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"csv_encoding": schema.StringAttribute{
 				Optional: true, MarkdownDescription: "Encoding of the CSV: `auto` (default), `utf-8`, `utf-16` or `gb18030`.",
-				Validators: []validator.String{csvEncodingValidator{}},
+				Validators: []validator.String{validators.CSVEncoding()},
 			},
 			"exclude_folders": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
@@ -155,7 +156,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"start_after": schema.StringAttribute{
 				Optional: true, MarkdownDescription: "Start the batch at this time (RFC 3339, e.g. `2025-07-01T18:00:00Z`) instead of at once; `auto_start` is then not sent.",
-				Validators: []validator.String{rfc3339Validator{}},
+				Validators: []validator.String{validators.RFC3339()},
 			},
 			"auto_start": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -207,7 +208,7 @@ func (r *migrationBatchResource) Schema(ctx context.Context, _ resource.SchemaRe
 				MarkdownDescription: "Rewrites the domain of every `EmailAddress` of the CSV (the Microsoft 365 mailbox; `UserName`, the source login, is left alone), " +
 					"the way `m365_users_csv.domain` rewrites user names: set both to the staging tenant's `*.onmicrosoft.com` domain to rehearse the whole move there " +
 					"with the production files. Members, checks and submissions use the rewritten addresses.",
-				Validators: []validator.String{domainNameValidator{}},
+				Validators: []validator.String{validators.DomainName()},
 			},
 			"targets": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,

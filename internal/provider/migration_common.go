@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -12,10 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
@@ -172,28 +169,6 @@ func loginAdvice(results []imapcheck.LoginResult) string {
 	return strings.Join(adv, " ")
 }
 
-// csvEncodingValidator accepts the encodings usercsv reads.
-type csvEncodingValidator struct{}
-
-func (csvEncodingValidator) Description(context.Context) string {
-	return "must be one of " + strings.Join(usercsv.Encodings(), ", ")
-}
-
-func (v csvEncodingValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (csvEncodingValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if !usercsv.ValidEncoding(req.ConfigValue.ValueString()) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Unknown CSV Encoding",
-			fmt.Sprintf("While checking %s, the value %q is not an encoding the provider reads.\n\nUse one of %s (utf-16le/utf-16be for UTF-16 without a byte-order mark; gbk and gb2312 are read as gb18030).",
-				req.Path, req.ConfigValue.ValueString(), strings.Join(usercsv.Encodings(), ", ")))
-	}
-}
-
 // hasUserRoot reports whether any row uses UserRoot.
 func hasUserRoot(rows []usercsv.MigrationRow) bool {
 	for _, r := range rows {
@@ -202,23 +177,4 @@ func hasUserRoot(rows []usercsv.MigrationRow) bool {
 		}
 	}
 	return false
-}
-
-// rfc3339Validator checks a time written as RFC 3339.
-type rfc3339Validator struct{}
-
-func (rfc3339Validator) Description(context.Context) string {
-	return "must be an RFC 3339 time such as 2025-07-01T18:00:00Z"
-}
-
-func (v rfc3339Validator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := time.Parse(time.RFC3339, req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Time",
-			fmt.Sprintf("While checking %s, the value %q is not an RFC 3339 time.\n\nWrite it like 2025-07-01T18:00:00Z or 2025-07-02T02:00:00+08:00.", req.Path, req.ConfigValue.ValueString()))
-	}
 }

@@ -6,7 +6,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/cloud"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -72,7 +72,7 @@ func (p *m365Provider) Metadata(_ context.Context, _ provider.MetadataRequest, r
 }
 
 func (p *m365Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
-	hostURL := []validator.String{httpsURLValidator{}}
+	hostURL := []validator.String{validators.HTTPSURL()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Moves a company's mail from Tencent Exmail or any IMAP host to Microsoft 365 (worldwide, Office 365 operated by 21Vianet, or US Government).",
 		Attributes: map[string]schema.Attribute{
@@ -324,24 +324,4 @@ func anyUnknown(m providerModel) bool {
 		}
 	}
 	return false
-}
-
-// httpsURLValidator checks that an endpoint override is an absolute https URL without a path.
-type httpsURLValidator struct{}
-
-func (httpsURLValidator) Description(context.Context) string {
-	return "must be an absolute https URL of a host root, such as https://graph.microsoft.com"
-}
-
-func (v httpsURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (httpsURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	u, err := url.Parse(req.ConfigValue.ValueString())
-	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Endpoint",
-			fmt.Sprintf("While checking %s, the value %q is not an https host root.\n\nGive the scheme and host (and port) only, for example https://graph.microsoft.com; the provider appends the API paths itself.", req.Path, req.ConfigValue.ValueString()))
-	}
 }

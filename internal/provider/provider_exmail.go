@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 // exmailModel is the provider's exmail block: Tencent Exmail's open API, used only by the
@@ -41,7 +42,7 @@ func exmailBlock() schema.Block {
 			"log_secret":      secret(exmail.Log, "EXMAIL_LOG_SECRET", "`m365_exmail_directory` when `read_last_login` is set"),
 			"endpoint": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The API's host root. Defaults to `https://api.exmail.qq.com`, or `EXMAIL_ENDPOINT`; set it for a proxy or a local emulator.",
-				Validators:          []validator.String{httpsURLValidator{}}},
+				Validators:          []validator.String{validators.HTTPSURL()}},
 		},
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -65,7 +66,7 @@ func userAttributeSchemas() map[string]schema.Attribute {
 		switch a.name {
 		case "user_principal_name":
 			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.doc + " Changing it renames the user.",
-				Validators: []validator.String{upnValidator{}}}
+				Validators: []validator.String{validators.UserPrincipalName()}}
 		case "display_name":
 			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.doc,
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 256)}}
@@ -73,7 +74,7 @@ func userAttributeSchemas() map[string]schema.Attribute {
 			sa.MarkdownDescription = a.doc
 			sa.Validators = []validator.String{stringvalidator.LengthBetween(1, 64)}
 		case "usage_location":
-			sa.Validators = []validator.String{countryCodeValidator{}}
+			sa.Validators = []validator.String{validators.CountryCode()}
 		}
 		out[a.name] = sa
 	}
@@ -126,7 +127,7 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 	attrs["pending_domains"] = schema.SetAttribute{ElementType: types.StringType, Optional: true,
 		MarkdownDescription: "Domains that the same apply adds and verifies (with `m365_domain_verification`, which this resource must then depend on). " +
 			"The plan-time check that the user name's domain is a verified domain of the tenant accepts them.",
-		Validators: []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}}
+		Validators: []validator.Set{setvalidator.ValueStringsAre(validators.DomainName())}}
 	attrs["aliases"] = schema.SetAttribute{ElementType: types.StringType, Optional: true,
 		MarkdownDescription: docAliases + " Leave it unset to leave the aliases alone; `[]` removes them all.",
 		Validators:          []validator.Set{setvalidator.SizeAtMost(maxAliases)}}

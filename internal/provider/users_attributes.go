@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 // m365_users keeps one JSON document per user in its state (`attributes`) instead of one
@@ -159,8 +160,8 @@ func pathAttributes(upn string) path.Path { return path.Root("attributes").AtMap
 func usersElemSchemas() map[string]schema.Attribute {
 	elem := userAttributeSchemas()
 	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
-		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{upnValidator{}}}
-	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
+		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{validators.UserPrincipalName()}}
+	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CountryCode()},
 		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
 	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}

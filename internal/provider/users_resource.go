@@ -28,6 +28,8 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
 var (
@@ -100,7 +102,7 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"Its type is checked by the provider, not by Terraform (so that thousands of users plan in seconds): each user is an object of these attributes, any of them left out:" +
 					attrsDoc(usersElemSchemas()),
 			},
-			"usage_location": schema.StringAttribute{Optional: true, Validators: []validator.String{countryCodeValidator{}},
+			"usage_location": schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CountryCode()},
 				MarkdownDescription: "Usage location of every user that has none of its own, e.g. `CN`. Licences need one."},
 			"account_enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Whether users without their own `account_enabled` can sign in. Defaults to `true`."},
@@ -134,10 +136,10 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				Validators:          []validator.Int64{int64validator.AtLeast(1)}},
 			"write_window": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(entraWriteWindow),
 				MarkdownDescription: "The window of `write_quota`, a duration such as `150s`.",
-				Validators:          []validator.String{durationValidator{}}},
+				Validators:          []validator.String{validators.Duration()}},
 			"pending_domains": schema.SetAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Domains that the same apply adds and verifies (with `m365_domain_verification`, which this resource must then depend on); the plan-time domain check accepts them.",
-				Validators:          []validator.Set{setvalidator.ValueStringsAre(domainNameValidator{})}},
+				Validators:          []validator.Set{setvalidator.ValueStringsAre(validators.DomainName())}},
 			"ids": schema.MapAttribute{ElementType: types.StringType, Computed: true,
 				MarkdownDescription: "User principal name → object id. Its keys are known at plan time."},
 			"attributes": schema.MapAttribute{ElementType: types.StringType, Computed: true,
@@ -162,23 +164,6 @@ func (r *usersResource) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 	validatePasswordSettings(m.PasswordWO, m.PasswordWOVersion, m.GenerateInitialPasswords, "generate_initial_passwords", &resp.Diagnostics)
 	validateUsersValue(ctx, req.Config, &resp.Diagnostics)
-}
-
-// durationValidator checks a Go duration string.
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "must be a positive duration such as 150s or 2m30s"
-}
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !isSet(req.ConfigValue) {
-		return
-	}
-	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			diagtext.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not a positive duration", req.ConfigValue.ValueString()), "Write it like 150s or 2m30s."))
-	}
 }
 
 func stringMapValue(m map[string]string) types.Map {
@@ -262,7 +247,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 				"planning the users", fmt.Sprintf("%q and %q differ only in case, and user names are not case-sensitive", other, k), "Keep one of them.")
 		}
 		byLower[strings.ToLower(k)] = k
-		if msg := upnProblem(k); msg != "" {
+		if msg := usercsv.UPNProblem(k); msg != "" {
 			diagtext.AttributeError(&resp.Diagnostics, path.Root("users").AtMapKey(k), "Invalid User Principal Name",
 				"planning the users", msg, "Use alias@domain keys, such as the keys of m365_users_csv.users.")
 		}

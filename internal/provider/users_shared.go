@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
@@ -687,82 +686,7 @@ func listUPNs(upns []string) string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validators, passwords, locks and private state.
-
-// countryCodeValidator checks an ISO 3166-1 alpha-2 code at plan time.
-type countryCodeValidator struct{}
-
-func (countryCodeValidator) Description(context.Context) string {
-	return "must be an ISO 3166-1 alpha-2 country code such as CN, HK, SG, US or GB"
-}
-
-func (v countryCodeValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (countryCodeValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !isSet(req.ConfigValue) {
-		return
-	}
-	v := req.ConfigValue.ValueString()
-	if v == "" || (len(v) == 2 && usercsv.IsCountryCode(v) && strings.ToUpper(v) == v) {
-		return
-	}
-	fix := "Use a two-letter upper-case code such as CN, HK, SG, US or GB."
-	if usercsv.IsCountryCode(v) {
-		fix = fmt.Sprintf("Write it in upper case: %q.", strings.ToUpper(v))
-	}
-	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Usage Location",
-		diagtext.Detail("checking "+req.Path.String(), fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", v), fix))
-}
-
-// upnValidator checks the shape of a user principal name at plan time (the domain is checked
-// against the tenant in ModifyPlan).
-type upnValidator struct{}
-
-func (upnValidator) Description(context.Context) string {
-	return "must be alias@domain, ASCII, at most 113 characters and 64 before the @"
-}
-
-func (v upnValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (upnValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !isSet(req.ConfigValue) {
-		return
-	}
-	if msg := upnProblem(req.ConfigValue.ValueString()); msg != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid User Principal Name",
-			diagtext.Detail("checking "+req.Path.String(), msg, "Write it as alias@domain with letters, digits and ' . - _ ! # ^ ~ before the @, e.g. zhang.san@contoso.com."))
-	}
-}
-
-// upnProblem describes what is wrong with a user principal name ("" if nothing).
-func upnProblem(upn string) string {
-	if strings.Count(upn, "@") != 1 {
-		return fmt.Sprintf("%q must contain exactly one @", upn)
-	}
-	local, dom := upnLocal(upn), upnDomain(upn)
-	switch {
-	case local == "":
-		return fmt.Sprintf("%q has nothing before the @", upn)
-	case !strings.Contains(dom, ".") || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, "."):
-		return fmt.Sprintf("%q: %q is not a domain name", upn, dom)
-	case len(upn) > 113:
-		return fmt.Sprintf("%q is %d characters long; the limit is 113", upn, len(upn))
-	case len(local) > 64:
-		return fmt.Sprintf("%q has %d characters before the @; the limit is 64", upn, len(local))
-	}
-	for i := 0; i < len(upn); i++ {
-		c := upn[i]
-		if c >= 0x80 {
-			return fmt.Sprintf("%q contains non-ASCII characters", upn)
-		}
-		if i < len(local) && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && strings.IndexByte("'.-_!#^~", c) < 0 {
-			return fmt.Sprintf("%q contains %q before the @, which is not allowed", upn, string(c))
-		}
-	}
-	return ""
-}
+// Passwords, locks and private state.
 
 // Password classes for generated temporary passwords: Entra's rule is 8-256 characters from at
 // least three of four classes (https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy). Look-alike characters and quotes

@@ -1,12 +1,9 @@
 package provider
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
@@ -34,36 +31,6 @@ func TestGeneratePassword(t *testing.T) {
 			t.Fatalf("the same password twice")
 		}
 		seen[pw] = true
-	}
-}
-
-func TestUPNProblem(t *testing.T) {
-	for upn, want := range map[string]string{
-		"zhang.san@contoso.com":                  "",
-		"o'brien@contoso.com":                    "",
-		"no-at.contoso.com":                      "exactly one @",
-		"a@b@contoso.com":                        "exactly one @",
-		"@contoso.com":                           "nothing before the @",
-		"x@localhost":                            "not a domain name",
-		"张三@contoso.com":                         "non-ASCII",
-		"a b@contoso.com":                        `contains " " before the @`,
-		strings.Repeat("a", 65) + "@c.com":       "before the @; the limit is 64",
-		"a@" + strings.Repeat("d", 110) + ".com": "the limit is 113",
-	} {
-		got := upnProblem(upn)
-		if (want == "") != (got == "") || !strings.Contains(got, want) {
-			t.Errorf("upnProblem(%q) = %q, want %q", upn, got, want)
-		}
-	}
-}
-
-func TestCountryCodeValidator(t *testing.T) {
-	for v, ok := range map[string]bool{"CN": true, "US": true, "": true, "cn": false, "XX": false, "CHN": false} {
-		var resp validator.StringResponse
-		countryCodeValidator{}.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("usage_location"), ConfigValue: types.StringValue(v)}, &resp)
-		if resp.Diagnostics.HasError() == ok {
-			t.Errorf("%q: error %t, want %t", v, resp.Diagnostics.HasError(), !ok)
-		}
 	}
 }
 
