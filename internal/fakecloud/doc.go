@@ -49,12 +49,13 @@
 //
 // # Domains
 //
-// domains.go serves /v1.0/domains: list ($select, $top, @odata.nextLink), POST, GET, PATCH,
-// DELETE, /verify, /forceDelete, /verificationDnsRecords, /serviceConfigurationRecords (per
-// supportedServices and per Seed.Environment) and /domainNameReferences. State.Domains holds
-// them by lower-case id; the initial domain is always there (verified, initial, root, default
-// unless a seed domain is). Seed.Domains pre-creates domains; Seed.DomainReferences simulates
-// users, groups and applications that use a domain (it may be one the test adds later).
+// domains.go (with domains_dns.go and domains_delete.go) serves /v1.0/domains: list ($select,
+// $top, @odata.nextLink), POST, GET, PATCH, DELETE, /verify, /forceDelete,
+// /verificationDnsRecords, /serviceConfigurationRecords (per supportedServices and per
+// Seed.Environment) and /domainNameReferences. State.Domains holds them by lower-case id; the
+// initial domain is always there (verified, initial, root, default unless a seed domain is).
+// Seed.Domains pre-creates domains; Seed.DomainReferences simulates users, groups and
+// applications that use a domain (it may be one the test adds later).
 //
 // Verify succeeds when the domain has a verified ancestor in the tenant, when the auto_verify
 // knob is set, or when the DNS server of the dns_server knob (e.g. an internal/dnstest server)
@@ -62,7 +63,7 @@
 // code is derived from tenant and domain. forceDelete renames references to the initial domain
 // at once and leaves the domain visible with state ForceDelete/InProgress for two GETs of it or
 // one second, whichever comes first. Error texts that Microsoft does not document are marked
-// UNCONFIRMED in domains.go.
+// UNCONFIRMED in domains.go, domains_dns.go and domains_delete.go.
 //
 // Other object kinds that use domains (users) plug in from their addGraphRoutes installer:
 //
@@ -102,7 +103,7 @@
 //
 // read_after_write_lag: a new object answers 404 to a GET by id for a while. list_lag: advanced
 // queries (ConsistencyLevel: eventual) read an index that misses users created, and still lists
-// users deleted, less than list_lag ago (users.go, indexedUsersLocked).
+// users deleted, less than list_lag ago (users_recycle.go, indexedUsersLocked).
 //
 // The fake imports no product package of this module (deps_test.go checks it): it has its own CSV
 // reader, DNS lookups (dnslookup.go, miekg/dns) and IMAP client code.

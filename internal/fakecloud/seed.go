@@ -37,7 +37,7 @@ type Seed struct {
 	// Domains are custom domains that exist from the start (the initial domain always does).
 	Domains []SeedDomain `json:"domains,omitempty"`
 	// DomainReferences simulate directory objects that use a domain: domain name ->
-	// [{type: user|group|application, id, display_name, name}] (domains.go). The domain may be
+	// [{type: user|group|application, id, display_name, name}] (domains_delete.go). The domain may be
 	// one the test adds later; the references apply from then on.
 	DomainReferences map[string][]DomainReference `json:"domain_references,omitempty"`
 	// Users are users that exist from the start (users.go: SeedUser); their licences add to the

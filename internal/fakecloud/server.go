@@ -63,7 +63,7 @@ type Server struct {
 	stateFile string
 
 	// recentlyDeleted holds the users deleted less than list_lag ago, as they were, for the
-	// eventually consistent advanced-query index (users.go).
+	// eventually consistent advanced-query index (users_recycle.go).
 	lagMu           sync.Mutex
 	recentlyDeleted map[string]userDeletion
 
@@ -82,7 +82,7 @@ type Server struct {
 	exmailURL string
 
 	// domainRefSources and domainRenameHooks are registered by route installers before the
-	// server serves (domains.go: addDomainReferenceSource, addDomainRenameHook).
+	// server serves (domains_delete.go: addDomainReferenceSource, addDomainRenameHook).
 	domainRefSources  []DomainReferenceSource
 	domainRenameHooks []DomainRenameHook
 
