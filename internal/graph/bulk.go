@@ -279,10 +279,10 @@ func (c *Client) prepareOp(i int, op BulkOp) (*bulkOp, error) {
 	case op.Delete != "" && assign:
 		return invalid("a deleted user gets no licence changes")
 	case op.Create != nil:
-		if op.Create.UserPrincipalName == "" {
+		if op.Create.UPN() == "" {
 			return invalid("a user to create needs a userPrincipalName")
 		}
-		bo.target = op.Create.UserPrincipalName
+		bo.target = op.Create.UPN()
 		bo.steps = append(bo.steps, &bulkStep{kind: stepCreate, body: createBody(*op.Create)})
 	case op.Update != nil || op.UpdateID != "":
 		if op.UpdateID == "" {
@@ -324,7 +324,7 @@ func (bo *bulkOp) describe(k stepKind) string {
 	default:
 		name := bo.target
 		if bo.op.Create != nil {
-			name = bo.op.Create.UserPrincipalName
+			name = bo.op.Create.UPN()
 		}
 		return "assign licences to " + name
 	}

@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+
 	"context"
 	"errors"
 	"fmt"
@@ -225,16 +227,16 @@ func TestBulkUpdatesDeletesAndBadOps(t *testing.T) {
 		}
 		ids = append(ids, u.ID)
 	}
-	title := map[string]string{"jobTitle": "Lead", "usageLocation": "US"}
+	title := userattr.Of("job_title", "Lead", "usage_location", "US")
 	nu := newTestUser("d@example.com")
 	ops := []BulkOp{
-		{Key: "update a", UpdateID: ids[0], Update: &UserChanges{Set: title}, AssignAdd: []AssignedLicense{{SkuID: testSku}}},
+		{Key: "update a", UpdateID: ids[0], Update: &UserChanges{Attrs: title}, AssignAdd: []AssignedLicense{{SkuID: testSku}}},
 		{Key: "licence b", AssignTo: "b@example.com", AssignAdd: []AssignedLicense{{SkuID: testSmallSku}}},
 		{Key: "delete c", Delete: ids[2]},
 		{Key: "delete missing", Delete: "00000000-0000-0000-0000-00000000abcd"},
-		{Key: "update missing", UpdateID: "00000000-0000-0000-0000-00000000abce", Update: &UserChanges{Set: title}},
+		{Key: "update missing", UpdateID: "00000000-0000-0000-0000-00000000abce", Update: &UserChanges{Attrs: title}},
 		{Key: "both", Create: &nu, Delete: ids[1]},
-		{Key: "bad property", UpdateID: ids[1], Update: &UserChanges{Set: map[string]string{"shoeSize": "9"}}},
+		{Key: "bad property", UpdateID: ids[1], Update: &UserChanges{Attrs: userattr.Of("shoe_size", "9")}},
 		{Key: "nothing", UpdateID: ids[1], Update: &UserChanges{}},
 		{Key: "no seats", AssignTo: ids[1], AssignAdd: []AssignedLicense{{SkuID: testSmallSku}}, AssignRemove: []string{testSku}},
 	}
@@ -258,7 +260,7 @@ func TestBulkUpdatesDeletesAndBadOps(t *testing.T) {
 		t.Fatalf("stats %+v (want one $batch of 7: patch+licence, licence, 2 deletes, patch, licence)", stats)
 	}
 	got, err := c.GetUser(ctx, ids[0])
-	if err != nil || got.JobTitle != "Lead" || len(got.AssignedLicenses) != 1 {
+	if err != nil || got.Get("job_title") != "Lead" || len(got.AssignedLicenses) != 1 {
 		t.Fatalf("a: %+v %v", got, err)
 	}
 	if _, err := c.GetUser(ctx, ids[2]); !IsNotFound(err) {
@@ -340,7 +342,7 @@ func TestAIMD(t *testing.T) {
 			r.bucket = newTokenBucket(300, 3*time.Second)
 		}
 		u := newTestUser("x@example.com")
-		bo := &bulkOp{op: BulkOp{Key: "x", Create: &u}, target: u.UserPrincipalName, steps: []*bulkStep{{kind: stepCreate}}}
+		bo := &bulkOp{op: BulkOp{Key: "x", Create: &u}, target: u.UPN(), steps: []*bulkStep{{kind: stepCreate}}}
 		r.ops = []*bulkOp{bo}
 		return r, bo
 	}
@@ -493,7 +495,7 @@ func TestBulkRefundsWritesTheServiceRefused(t *testing.T) {
 		var ops []*bulkOp
 		for i := range statuses {
 			u := newTestUser(fmt.Sprintf("r%d@example.com", i))
-			ops = append(ops, &bulkOp{idx: i, op: BulkOp{Key: u.UserPrincipalName, Create: &u}, target: u.UserPrincipalName,
+			ops = append(ops, &bulkOp{idx: i, op: BulkOp{Key: u.UPN(), Create: &u}, target: u.UPN(),
 				steps: []*bulkStep{{kind: stepCreate, body: createBody(u)}}})
 		}
 		r.ops = ops

@@ -16,6 +16,8 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 )
 
 // AssignedLicense is one licence of a user: the SKU and the service plans switched off in it.
@@ -25,15 +27,17 @@ type AssignedLicense struct {
 }
 
 // User is an Entra user with the properties the provider manages (https://learn.microsoft.com/graph/api/resources/user).
-// Empty strings mean "not set".
+// Values holds the catalogue's attributes that have a Graph property (internal/userattr), by
+// attribute name; a property Graph reports as empty (null, "" or []) is absent.
 type User struct {
-	ID, UserPrincipalName, MailNickname, DisplayName, GivenName, Surname, JobTitle, Department, CompanyName,
-	EmployeeID, OfficeLocation, MobilePhone, FaxNumber, StreetAddress, City, State, PostalCode, Country, UsageLocation,
-	PreferredLanguage string
-	BusinessPhones, OtherMails []string
-	AccountEnabled             bool
-	AssignedLicenses           []AssignedLicense
+	ID string
+	userattr.Values
+	AccountEnabled   bool
+	AssignedLicenses []AssignedLicense
 }
+
+// UPN is the user's principal name.
+func (u User) UPN() string { return u.Get(userattr.UPN) }
 
 // NewUser is a user to create. User.ID and User.AssignedLicenses are ignored: licences are
 // assigned with AssignLicenses (or in the same $batch by Bulk).
@@ -45,10 +49,9 @@ type NewUser struct {
 
 // UserChanges is a PATCH of a user. Only what is set is sent.
 type UserChanges struct {
-	// Set maps a Graph property name (e.g. "jobTitle", "usageLocation", "userPrincipalName") to its
-	// new value; "" clears the property (sent as JSON null).
-	Set                           map[string]string
-	BusinessPhones, OtherMails    *[]string
+	// Attrs are the attributes to write, by catalogue name (e.g. "job_title", "usage_location",
+	// "user_principal_name"); "" clears a string (sent as JSON null), an empty list clears a list.
+	Attrs                         userattr.Values
 	AccountEnabled                *bool
 	Password                      *string
 	ForceChangePasswordNextSignIn *bool
@@ -56,63 +59,35 @@ type UserChanges struct {
 
 // IsEmpty reports whether the changes would send nothing.
 func (ch UserChanges) IsEmpty() bool {
-	return len(ch.Set) == 0 && ch.BusinessPhones == nil && ch.OtherMails == nil && ch.AccountEnabled == nil &&
-		ch.Password == nil && ch.ForceChangePasswordNextSignIn == nil
+	return ch.Attrs.IsEmpty() && ch.AccountEnabled == nil && ch.Password == nil && ch.ForceChangePasswordNextSignIn == nil
 }
 
-// userStringProps are the string properties of User by Graph name, in Graph's spelling.
-var userStringProps = []struct {
-	name string
-	get  func(u *User) *string
-}{
-	{"userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }},
-	{"mailNickname", func(u *User) *string { return &u.MailNickname }},
-	{"displayName", func(u *User) *string { return &u.DisplayName }},
-	{"givenName", func(u *User) *string { return &u.GivenName }},
-	{"surname", func(u *User) *string { return &u.Surname }},
-	{"jobTitle", func(u *User) *string { return &u.JobTitle }},
-	{"department", func(u *User) *string { return &u.Department }},
-	{"companyName", func(u *User) *string { return &u.CompanyName }},
-	{"employeeId", func(u *User) *string { return &u.EmployeeID }},
-	{"officeLocation", func(u *User) *string { return &u.OfficeLocation }},
-	{"mobilePhone", func(u *User) *string { return &u.MobilePhone }},
-	{"faxNumber", func(u *User) *string { return &u.FaxNumber }},
-	{"streetAddress", func(u *User) *string { return &u.StreetAddress }},
-	{"city", func(u *User) *string { return &u.City }},
-	{"state", func(u *User) *string { return &u.State }},
-	{"postalCode", func(u *User) *string { return &u.PostalCode }},
-	{"country", func(u *User) *string { return &u.Country }},
-	{"usageLocation", func(u *User) *string { return &u.UsageLocation }},
-	{"preferredLanguage", func(u *User) *string { return &u.PreferredLanguage }},
-}
+// graphAttrs are the catalogue's attributes written and read through Graph.
+var graphAttrs = func() []userattr.Attr {
+	var out []userattr.Attr
+	for _, a := range userattr.All() {
+		if a.Graph != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}()
 
 // userSelect is the $select of every read: all managed properties, including the ones Graph
 // returns only on $select (assignedLicenses, usageLocation, accountEnabled, mailNickname...).
 var userSelect = func() string {
 	names := []string{"id"}
-	for _, p := range userStringProps {
-		names = append(names, p.name)
+	for _, a := range graphAttrs {
+		names = append(names, a.Graph)
 	}
-	names = append(names, "businessPhones", "otherMails", "accountEnabled", "assignedLicenses")
+	names = append(names, "accountEnabled", "assignedLicenses")
 	return strings.Join(names, ",")
 }()
 
-// canonicalUserProperty maps a property name in any case to Graph's spelling ("" if unknown).
-func canonicalUserProperty(name string) string {
-	for _, p := range userStringProps {
-		if strings.EqualFold(p.name, name) {
-			return p.name
-		}
-	}
-	return ""
-}
-
 // wireUser is the JSON shape of a Graph user.
 type wireUser struct {
-	ID               string   `json:"id"`
-	BusinessPhones   []string `json:"businessPhones"`
-	OtherMails       []string `json:"otherMails"`
-	AccountEnabled   *bool    `json:"accountEnabled"`
+	ID               string `json:"id"`
+	AccountEnabled   *bool  `json:"accountEnabled"`
 	AssignedLicenses []struct {
 		SkuID         string   `json:"skuId"`
 		DisabledPlans []string `json:"disabledPlans"`
@@ -130,23 +105,27 @@ func parseUser(b []byte) (*User, error) {
 		return nil, err
 	}
 	u := &User{ID: w.ID}
-	if len(w.BusinessPhones) > 0 { // empty lists are nil, as in what CreateUser returns
-		u.BusinessPhones = w.BusinessPhones
-	}
-	if len(w.OtherMails) > 0 {
-		u.OtherMails = w.OtherMails
-	}
-	for _, p := range userStringProps {
-		v, ok := raw[p.name]
+	for _, a := range graphAttrs {
+		v, ok := raw[a.Graph]
 		if !ok {
+			continue
+		}
+		if a.Kind == userattr.List {
+			var l []string
+			if err := json.Unmarshal(v, &l); err != nil {
+				return nil, fmt.Errorf("property %s of the user object: %w", a.Graph, err)
+			}
+			if len(l) > 0 {
+				u.SetList(a.Name, l)
+			}
 			continue
 		}
 		var s *string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, fmt.Errorf("property %s of the user object: %w", p.name, err)
+			return nil, fmt.Errorf("property %s of the user object: %w", a.Graph, err)
 		}
-		if s != nil {
-			*p.get(u) = *s
+		if s != nil && *s != "" {
+			u.Set(a.Name, *s)
 		}
 	}
 	if w.AccountEnabled != nil {
@@ -172,17 +151,14 @@ func createBody(u NewUser) map[string]any {
 			"forceChangePasswordNextSignIn": u.ForceChangePasswordNextSignIn,
 		},
 	}
-	usr := u.User
-	for _, p := range userStringProps {
-		if v := *p.get(&usr); v != "" {
-			body[p.name] = v
+	for _, a := range graphAttrs {
+		if a.Kind == userattr.List {
+			if l := u.GetList(a.Name); len(l) > 0 {
+				body[a.Graph] = l
+			}
+		} else if v := u.Get(a.Name); v != "" {
+			body[a.Graph] = v
 		}
-	}
-	if len(u.BusinessPhones) > 0 {
-		body["businessPhones"] = u.BusinessPhones
-	}
-	if len(u.OtherMails) > 0 {
-		body["otherMails"] = u.OtherMails
 	}
 	return body
 }
@@ -190,22 +166,23 @@ func createBody(u NewUser) map[string]any {
 // patchBody is the PATCH /users/{id} body of ch.
 func patchBody(ch UserChanges) (map[string]any, error) {
 	body := map[string]any{}
-	for _, name := range sortedMapKeys(ch.Set) {
-		canon := canonicalUserProperty(name)
-		if canon == "" {
+	for _, name := range sortedMapKeys(ch.Attrs.Strings) {
+		a, ok := userattr.ByName(name)
+		if !ok || a.Graph == "" || a.Kind != userattr.String {
 			return nil, fmt.Errorf("%q is not a user property this client can set", name)
 		}
-		if v := ch.Set[name]; v == "" {
-			body[canon] = nil
+		if v := ch.Attrs.Strings[name]; v == "" {
+			body[a.Graph] = nil
 		} else {
-			body[canon] = v
+			body[a.Graph] = v
 		}
 	}
-	if ch.BusinessPhones != nil {
-		body["businessPhones"] = nonNil(*ch.BusinessPhones)
-	}
-	if ch.OtherMails != nil {
-		body["otherMails"] = nonNil(*ch.OtherMails)
+	for name, l := range ch.Attrs.Lists {
+		a, ok := userattr.ByName(name)
+		if !ok || a.Graph == "" || a.Kind != userattr.List {
+			return nil, fmt.Errorf("%q is not a user property this client can set", name)
+		}
+		body[a.Graph] = nonNil(l)
 	}
 	if ch.AccountEnabled != nil {
 		body["accountEnabled"] = *ch.AccountEnabled
@@ -410,7 +387,7 @@ func (c *Client) onRecentUser(ctx context.Context, idOrUPN string, call func(ctx
 // CreateUser creates a user (POST /users) and returns it as written, with the id Graph assigned.
 // The answer of the write is trusted: nothing is read back (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
 func (c *Client) CreateUser(ctx context.Context, u NewUser) (*User, error) {
-	op := "create user " + u.UserPrincipalName
+	op := "create user " + u.UPN()
 	ri, err := c.newRequest(abstractions.POST, "/users", nil, createBody(u))
 	if err != nil {
 		return nil, &Error{Op: op, Message: err.Error(), err: err}
@@ -434,13 +411,12 @@ func (c *Client) createdUser(op string, u NewUser, answer []byte) (*User, error)
 	}
 	out := u.User
 	out.ID = got.ID
-	if got.UserPrincipalName != "" {
-		out.UserPrincipalName = got.UserPrincipalName
+	out.Values = u.Clone()
+	if upn := got.UPN(); upn != "" {
+		out.Set(userattr.UPN, upn)
 	}
 	out.AssignedLicenses = nil
-	out.BusinessPhones = append([]string(nil), u.BusinessPhones...)
-	out.OtherMails = append([]string(nil), u.OtherMails...)
-	c.rememberCreated(out.ID, out.UserPrincipalName)
+	c.rememberCreated(out.ID, out.UPN())
 	return &out, nil
 }
 
@@ -539,7 +515,7 @@ func (c *Client) UpdateUser(ctx context.Context, id string, ch UserChanges) erro
 		return wrap(op, err)
 	})
 	if err == nil && c.createdRecently(id) {
-		if upn := ch.Set["userPrincipalName"]; upn != "" {
+		if upn := ch.Attrs.Get(userattr.UPN); upn != "" {
 			c.rememberCreated(id, upn)
 		}
 	}

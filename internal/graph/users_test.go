@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+
 	"context"
 	"errors"
 	"fmt"
@@ -69,8 +71,8 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 
 func newTestUser(upn string) NewUser {
 	local, _, _ := strings.Cut(upn, "@")
-	return NewUser{User: User{UserPrincipalName: upn, DisplayName: "User " + local, MailNickname: local,
-		AccountEnabled: true, UsageLocation: "CN"}, Password: testPassword, ForceChangePasswordNextSignIn: true}
+	return NewUser{User: User{Values: userattr.Of(userattr.UPN, upn, userattr.DisplayName, "User "+local, userattr.MailNickname, local,
+		userattr.UsageLocation, "CN"), AccountEnabled: true}, Password: testPassword, ForceChangePasswordNextSignIn: true}
 }
 
 func graphErrorOf(t *testing.T, err error) *Error {
@@ -88,18 +90,19 @@ func graphErrorOf(t *testing.T, err error) *Error {
 func TestUsersCreateReadUpdateDelete(t *testing.T) {
 	c, f := newTestClient(t, nil, fakecloud.Knobs{})
 	ctx := testCtx(t, 20*time.Second)
-	in := NewUser{User: User{
-		UserPrincipalName: "adele@example.com", MailNickname: "adele", DisplayName: "Adele Vance", GivenName: "Adele",
-		Surname: "Vance", JobTitle: "Engineer", Department: "R&D", CompanyName: "Contoso", EmployeeID: "E-1",
-		OfficeLocation: "Shanghai", MobilePhone: "+86 139 0000 0000", FaxNumber: "+86 21 0000", StreetAddress: "1 Road",
-		City: "Shanghai", State: "SH", PostalCode: "200000", Country: "China", UsageLocation: "CN", PreferredLanguage: "zh-CN",
-		BusinessPhones: []string{"+86 21 1234"}, OtherMails: []string{"adele@old.example"}, AccountEnabled: true,
-	}, Password: testPassword, ForceChangePasswordNextSignIn: true}
+	vals := userattr.Of("user_principal_name", "adele@example.com", "mail_nickname", "adele", "display_name", "Adele Vance",
+		"given_name", "Adele", "surname", "Vance", "job_title", "Engineer", "department", "R&D", "company_name", "Contoso",
+		"employee_id", "E-1", "office_location", "Shanghai", "mobile_phone", "+86 139 0000 0000", "fax_number", "+86 21 0000",
+		"street_address", "1 Road", "city", "Shanghai", "state", "SH", "postal_code", "200000", "country", "China",
+		"usage_location", "CN", "preferred_language", "zh-CN")
+	vals.SetList("business_phones", []string{"+86 21 1234"})
+	vals.SetList("other_mails", []string{"adele@old.example"})
+	in := NewUser{User: User{Values: vals, AccountEnabled: true}, Password: testPassword, ForceChangePasswordNextSignIn: true}
 	created, err := c.CreateUser(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.ID == "" || created.JobTitle != "Engineer" {
+	if created.ID == "" || created.Get("job_title") != "Engineer" {
 		t.Fatalf("created %+v", created)
 	}
 	if !f.CheckUserPassword(created.ID, testPassword) {
@@ -119,10 +122,10 @@ func TestUsersCreateReadUpdateDelete(t *testing.T) {
 
 	tru, fls := true, false
 	pw := "N3w-Passw0rd!"
-	phones := []string{}
+	changes := userattr.Of("job_title", "Lead", "department", "", "usage_location", "US")
+	changes.SetList("business_phones", []string{})
 	err = c.UpdateUser(ctx, created.ID, UserChanges{
-		Set:            map[string]string{"jobTitle": "Lead", "department": "", "usageLocation": "US"},
-		BusinessPhones: &phones, AccountEnabled: &fls, Password: &pw, ForceChangePasswordNextSignIn: &tru,
+		Attrs: changes, AccountEnabled: &fls, Password: &pw, ForceChangePasswordNextSignIn: &tru,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -131,13 +134,13 @@ func TestUsersCreateReadUpdateDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.JobTitle != "Lead" || got.Department != "" || got.UsageLocation != "US" || got.AccountEnabled || len(got.BusinessPhones) != 0 {
+	if got.Get("job_title") != "Lead" || got.Has("department") || got.Get("usage_location") != "US" || got.AccountEnabled || got.Has("business_phones") {
 		t.Fatalf("after update %+v", got)
 	}
 	if !f.CheckUserPassword(created.ID, pw) {
 		t.Fatal("password not changed")
 	}
-	if err := c.UpdateUser(ctx, created.ID, UserChanges{Set: map[string]string{"favouriteColour": "red"}}); err == nil {
+	if err := c.UpdateUser(ctx, created.ID, UserChanges{Attrs: userattr.Of("favourite_colour", "red")}); err == nil {
 		t.Fatal("unknown property accepted")
 	}
 
@@ -182,7 +185,7 @@ func TestUsersListPagedAndByDomain(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, u := range all {
-		if seen[u.ID] || u.UsageLocation != "CN" || !u.AccountEnabled || u.MailNickname == "" {
+		if seen[u.ID] || u.Get("usage_location") != "CN" || !u.AccountEnabled || u.Get("mail_nickname") == "" {
 			t.Fatalf("user %+v (dup=%v)", u, seen[u.ID])
 		}
 		seen[u.ID] = true
@@ -223,7 +226,7 @@ func TestUsersLicencesAndSeats(t *testing.T) {
 		ids = append(ids, u.ID)
 	}
 	noLoc := newTestUser("noloc@example.com")
-	noLoc.UsageLocation = ""
+	noLoc.Delete(userattr.UsageLocation)
 	nl, err := c.CreateUser(ctx, noLoc)
 	if err != nil {
 		t.Fatal(err)
@@ -317,11 +320,11 @@ func TestUsersReadAfterWriteLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	jt := "Tester"
-	if err := c.UpdateUser(ctx, u.ID, UserChanges{Set: map[string]string{"jobTitle": jt}}); err != nil {
+	if err := c.UpdateUser(ctx, u.ID, UserChanges{Attrs: userattr.Of("job_title", jt)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.GetUser(ctx, u.ID)
-	if err != nil || got.JobTitle != jt || len(got.AssignedLicenses) != 1 {
+	if err != nil || got.Get("job_title") != jt || len(got.AssignedLicenses) != 1 {
 		t.Fatalf("%+v %v", got, err)
 	}
 	if f.Stats().Graph.Status[404] == 0 {
@@ -412,7 +415,7 @@ func TestReadUsersByIDRidesOutLagAndNeedsEvidence(t *testing.T) {
 		t.Fatalf("found %d of the 10 lagging users", len(found))
 	}
 	for _, id := range fresh {
-		if found[id].ID != id || found[id].UserPrincipalName == "" {
+		if found[id].ID != id || found[id].UPN() == "" {
 			t.Fatalf("user %s read as %+v", id, found[id])
 		}
 	}

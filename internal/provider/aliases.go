@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 // Email aliases (secondary SMTP addresses) of m365_user and m365_users. Microsoft Graph cannot
@@ -47,39 +48,14 @@ const (
 	maxAliases = exchange.MaxProxyAddresses - 2
 )
 
-// docAliases describes `aliases` of m365_user and m365_users.
-const docAliases = "Email aliases: secondary SMTP addresses on which the mailbox also receives mail, such as `lei.li@contoso.com` (Exmail's 别名). " +
-	"Written through Exchange Online (`Set-Mailbox -EmailAddresses @{Add=...; Remove=...}`) once the user's mailbox exists, so the user needs an Exchange Online licence. " +
-	"Each must be on a verified domain of the tenant and not used by another recipient (checked at plan time); at most 298 per user (Exchange's 300 proxy addresses include the primary and the onmicrosoft address). " +
-	"The user's primary address and its onmicrosoft routing address are not aliases and are never removed."
+// docAliases describes `aliases` of m365_user and m365_users: the catalogue's text.
+var docAliases = func() string {
+	a, _ := userattr.ByName(userattr.Aliases)
+	return a.Doc
+}()
 
 // normaliseAliases lower-cases, trims, sorts and de-duplicates addresses.
-func normaliseAliases(v []string) []string {
-	out := make([]string, 0, len(v))
-	for _, a := range v {
-		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
-			out = append(out, a)
-		}
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
-// aliasDiff is what Set-Mailbox adds and removes to go from have to want.
-func aliasDiff(want, have []string) (add, remove []string) {
-	want, have = normaliseAliases(want), normaliseAliases(have)
-	for _, a := range want {
-		if !slices.Contains(have, a) {
-			add = append(add, a)
-		}
-	}
-	for _, a := range have {
-		if !slices.Contains(want, a) {
-			remove = append(remove, a)
-		}
-	}
-	return add, remove
-}
+func normaliseAliases(v []string) []string { return users.NormaliseAliases(v) }
 
 // aliasUser is one user's aliases as planned.
 type aliasUser struct {
@@ -110,16 +86,16 @@ func aliasProblem(a string) string {
 // tenant (or one of pending domains), not held by another recipient, at most maxAliases per user,
 // no alias twice or as another user's sign-in name. It reads the tenant only for the aliases
 // being added: the domains (cached) and one Get-Recipient lookup for all of them.
-func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pending []string, d *diagList) {
+func checkAliases(ctx context.Context, clients *Clients, aus []aliasUser, pending []string, d *diagList) {
 	const attempt = "planning the email aliases"
 	owner := map[string]string{} // alias -> user
 	upns := map[string]bool{}
-	for _, u := range users {
+	for _, u := range aus {
 		upns[strings.ToLower(u.upn)] = true
 	}
 	var added []string
 	addedBy := map[string]aliasUser{}
-	for _, u := range users {
+	for _, u := range aus {
 		if len(u.want) > maxAliases {
 			diagtext.AttributeError(d, u.where, "Too Many Aliases", attempt+" of "+u.upn,
 				fmt.Sprintf("%s has %d aliases; Exchange Online allows %d proxy addresses per recipient, its primary address and its onmicrosoft address included", u.upn, len(u.want), exchange.MaxProxyAddresses),
@@ -144,7 +120,7 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 			}
 			owner[la] = u.upn
 		}
-		add, _ := aliasDiff(u.want, u.have)
+		add, _ := users.AliasDiff(u.want, u.have)
 		for _, a := range add {
 			if aliasProblem(a) == "" {
 				added = append(added, a)
@@ -194,16 +170,16 @@ func checkAliases(ctx context.Context, clients *Clients, users []aliasUser, pend
 }
 
 // usersAliases are the m365_users users whose aliases are managed, as checkAliases takes them.
-func usersAliases(planUsers, stateUsers map[string]usersElem, ids map[string]string) []aliasUser {
+func usersAliases(planUsers, stateUsers map[string]users.User, ids map[string]string) []aliasUser {
 	var out []aliasUser
 	for _, k := range sortedKeys(planUsers) {
-		pu := planUsers[k]
-		if !isSet(pu.Aliases) {
+		want, managed := planUsers[k].LookupList(userattr.Aliases)
+		if !managed {
 			continue
 		}
-		u := aliasUser{upn: k, id: ids[k], want: listStrings(pu.Aliases), where: userPath(k, attrAliases)}
-		if su, ok := stateUsers[k]; ok && isSet(su.Aliases) {
-			u.have = listStrings(su.Aliases)
+		u := aliasUser{upn: k, id: ids[k], want: want, where: userPath(k, attrAliases)}
+		if have, ok := stateUsers[k].LookupList(userattr.Aliases); ok {
+			u.have = have
 		}
 		out = append(out, u)
 	}
@@ -223,16 +199,10 @@ func warnAliasesWithoutLicence(d *diagList, where path.Path, upns []string) {
 			"Set licenses (e.g. O365_BUSINESS_PREMIUM or EXCHANGESTANDARD), or make sure the users hold such a licence already.", plural(len(upns), "new user"), listUPNs(upns)))
 }
 
-// aliasWrite is one mailbox's change.
-type aliasWrite struct {
-	upn         string
-	add, remove []string
-}
-
 // writeAliases waits for the users' mailboxes (exchange.WaitForMailboxes: a few requests per
 // round however many users) and then sends one Set-Mailbox per user, paced. It returns the users
 // whose aliases were written; every failure is reported in d, naming the user.
-func writeAliases(ctx context.Context, exo *exchange.Client, writes []aliasWrite, d *diagList) map[string]bool {
+func writeAliases(ctx context.Context, exo *exchange.Client, writes []users.AliasWrite, d *diagList) map[string]bool {
 	done := map[string]bool{}
 	if len(writes) == 0 {
 		return done
@@ -240,7 +210,7 @@ func writeAliases(ctx context.Context, exo *exchange.Client, writes []aliasWrite
 	const attempt = "writing the email aliases"
 	upns := make([]string, len(writes))
 	for i, w := range writes {
-		upns[i] = w.upn
+		upns[i] = w.UPN
 	}
 	ready := map[string]bool{}
 	err := exo.WaitForMailboxes(ctx, upns, func(r, total int) {
@@ -270,21 +240,21 @@ func writeAliases(ctx context.Context, exo *exchange.Client, writes []aliasWrite
 	var failures []string
 	started := time.Now()
 	for _, w := range writes {
-		if !ready[strings.ToLower(w.upn)] {
+		if !ready[strings.ToLower(w.UPN)] {
 			continue
 		}
 		g.Go(func() error {
 			if err := lim.Wait(gctx); err != nil {
 				return err
 			}
-			err := exo.SetMailboxAddresses(gctx, w.upn, w.add, w.remove)
+			err := exo.SetMailboxAddresses(gctx, w.UPN, w.Add, w.Remove)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				failures = append(failures, fmt.Sprintf("  - %s: %s (%s)", w.upn, err.Error(), aliasAdvice(err)))
+				failures = append(failures, fmt.Sprintf("  - %s: %s (%s)", w.UPN, err.Error(), aliasAdvice(err)))
 				return nil
 			}
-			done[strings.ToLower(w.upn)] = true
+			done[strings.ToLower(w.UPN)] = true
 			return nil
 		})
 	}
@@ -344,12 +314,4 @@ func readAliases(ctx context.Context, exo *exchange.Client, prior map[string][]s
 		out[upn] = normaliseAliases(have)
 	}
 	return out, nil
-}
-
-// aliasesList is a list value of aliases, null for nil.
-func aliasesList(v []string) types.List {
-	if v == nil {
-		return types.ListNull(types.StringType)
-	}
-	return stringList(normaliseAliases(v))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 // resolvesTo checks, as mail routing would, that each address is a proxy address of the mailbox
@@ -58,7 +59,7 @@ func exmailExport(rows map[string]string) string {
 	var b strings.Builder
 	b.WriteString("姓名,帐号,部门,别名\n")
 	for _, upn := range sortedKeys(rows) {
-		fmt.Fprintf(&b, "%s,%s,总部/技术部,\"%s\"\n", upnLocal(upn), upn, strings.ReplaceAll(rows[upn], `"`, `""`))
+		fmt.Fprintf(&b, "%s,%s,总部/技术部,\"%s\"\n", users.UPNLocal(upn), upn, strings.ReplaceAll(rows[upn], `"`, `""`))
 	}
 	return b.String()
 }
@@ -196,7 +197,7 @@ resource "m365_user" "u" {
 }
 
 func TestAliasDiff(t *testing.T) {
-	add, remove := aliasDiff([]string{"B@x.com", "a@x.com", " c@x.com", "a@x.com"}, []string{"a@X.com", "d@x.com"})
+	add, remove := users.AliasDiff([]string{"B@x.com", "a@x.com", " c@x.com", "a@x.com"}, []string{"a@X.com", "d@x.com"})
 	if fmt.Sprint(add) != "[b@x.com c@x.com]" || fmt.Sprint(remove) != "[d@x.com]" {
 		t.Errorf("add %v remove %v", add, remove)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 var (
@@ -410,7 +411,7 @@ func byName(prior types.Set, names []string) types.Set {
 	match := len(configured) == len(names)
 	for _, o := range configured {
 		match = match && slices.ContainsFunc(names, func(n string) bool {
-			return strings.EqualFold(n, o) || strings.EqualFold(n, upnLocal(o))
+			return strings.EqualFold(n, o) || strings.EqualFold(n, users.UPNLocal(o))
 		})
 	}
 	switch {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
@@ -83,14 +84,8 @@ func (d *exmailDirectoryDataSource) Schema(_ context.Context, _ datasource.Schem
 		"force_secure_login":  boolean("Whether the administrator forces 安全登录 (type 1). Null when `read_options` is false."),
 		"last_client_login":   str("With `read_last_login`: the time (RFC 3339) of the member's last client login (IMAP, POP or Exchange; Exmail's log does not tell them apart) in the last 30 days, empty when none. Null otherwise."),
 	}
-	userAttrs := map[string]schema.Attribute{
-		"line":            schema.Int64Attribute{Computed: true, MarkdownDescription: "The member's position in the address book (1-based), in place of a CSV line."},
-		"business_phones": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: docBusinessPhones + " From the member's `tel`."},
-		"other_mails":     schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: docOtherMails},
-	}
-	for _, a := range userStringAttrs {
-		userAttrs[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.doc + " Null when the address book gives no value."}
-	}
+	userAttrs := sourceUserAttrs("The member's position in the address book (1-based), in place of a CSV line.",
+		func(userattr.Attr) string { return "" }, "Null when the address book gives no value.")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the Tencent Exmail (腾讯企业邮箱) address book through Exmail's open API: members with their departments, aliases, " +
 			"IMAP state and 安全登录 state, and the departments. `users` has exactly the shape of `m365_users_csv`'s `users`, so it feeds " +
@@ -301,8 +296,8 @@ func (d *exmailDirectoryDataSource) Read(ctx context.Context, req datasource.Rea
 		}
 		memberVals = append(memberVals, types.ObjectValueMust(exmailMemberAttrTypes, map[string]attr.Value{
 			"address": types.StringValue(mem.UserID), "user_principal_name": types.StringValue(upn), "name": types.StringValue(mem.Name),
-			"department_paths": stringList(nonNilStrings(dir.paths(mem))), "position": types.StringValue(mem.Position),
-			"mobile": types.StringValue(mem.Mobile), "enabled": types.BoolValue(mem.Enabled), "aliases": stringList(nonNilStrings(mem.Aliases)),
+			"department_paths": stringList(append([]string{}, dir.paths(mem)...)), "position": types.StringValue(mem.Position),
+			"mobile": types.StringValue(mem.Mobile), "enabled": types.BoolValue(mem.Enabled), "aliases": stringList(append([]string{}, mem.Aliases...)),
 			"imap_enabled": optBool(exmail.OptionIMAP), "secure_login": optBool(exmail.OptionSecureLogin), "force_secure_login": optBool(exmail.OptionForceSecureLogin),
 			"last_client_login": lastLoginValue(lastLogin, mem.UserID),
 		}))
@@ -436,7 +431,7 @@ func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled 
 	for i := range res.Users {
 		u := &res.Users[i]
 		if mem, ok := memberAt(u.Line); ok {
-			upnOf[strings.ToLower(mem.UserID)] = u.UserPrincipalName
+			upnOf[strings.ToLower(mem.UserID)] = u.UPN()
 			u.Line -= 1 // position in the address book
 		}
 	}

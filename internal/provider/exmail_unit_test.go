@@ -28,15 +28,16 @@ func TestExmailUsersSharesTheCSVConversion(t *testing.T) {
 		t.Fatalf("users = %+v", users)
 	}
 	u := users[0]
-	if u.UserPrincipalName != "zhangsan@new.com" || u.DisplayName != "张三" || u.Department != "平台组" || u.JobTitle != "工程师" ||
-		u.MobilePhone != "13800000000" || u.BusinessPhone != "010-1234" || u.EmployeeID != "0007" || u.UsageLocation != "CN" || u.MailNickname != "zhangsan" || u.Line != 1 {
+	if u.UPN() != "zhangsan@new.com" || u.Get("display_name") != "张三" || u.Get("department") != "平台组" || u.Get("job_title") != "工程师" ||
+		u.Get("mobile_phone") != "13800000000" || strings.Join(u.GetList("business_phones"), ",") != "010-1234" || u.Get("employee_id") != "0007" ||
+		u.Get("usage_location") != "CN" || u.Get("mail_nickname") != "zhangsan" || u.Line != 1 {
 		t.Fatalf("user = %+v", u)
 	}
 	if upnOf["zhangsan@old.cn"] != "zhangsan@new.com" || upnOf["gone@old.cn"] != "" {
 		t.Fatalf("upnOf = %v", upnOf)
 	}
 	all, _, _ := exmailUsers(dir, members[:2], true, "", nil)
-	if len(all) != 2 || all[1].UserPrincipalName != "gone@old.cn" {
+	if len(all) != 2 || all[1].UPN() != "gone@old.cn" {
 		t.Fatalf("include_disabled: %+v", all)
 	}
 }

@@ -342,7 +342,7 @@ func (r *migrationBatchResource) tenantUsers(ctx context.Context, rows []usercsv
 			return nil, err
 		}
 		for _, u := range users {
-			found[strings.ToLower(u.UserPrincipalName)] = true
+			found[strings.ToLower(u.UPN())] = true
 		}
 	}
 	looked := 0

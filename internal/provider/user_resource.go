@@ -21,6 +21,8 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
@@ -36,9 +38,11 @@ func NewUserResource() resource.Resource { return &userResource{} }
 
 type userResource struct{ clients *Clients }
 
+// userResourceModel is m365_user's model. The catalogue's attributes are in User, read and
+// written by getUserModel and setUserModel.
 type userResourceModel struct {
-	ID types.String `tfsdk:"id"`
-	userFields
+	ID                      types.String   `tfsdk:"id"`
+	User                    users.User     `tfsdk:"-"`
 	AccountEnabled          types.Bool     `tfsdk:"account_enabled"`
 	Licenses                types.Set      `tfsdk:"licenses"`
 	PasswordWO              types.String   `tfsdk:"password_wo"`
@@ -55,33 +59,39 @@ func (r *userResource) Metadata(_ context.Context, req resource.MetadataRequest,
 	resp.TypeName = req.ProviderTypeName + "_user"
 }
 
-// userAttributeSchemas are the user attributes as resource attributes: every CSV attribute
+// userAttributeSchemas are the catalogue's Graph attributes as resource attributes: each
 // Optional+Computed (null means "not managed": Graph's value is kept and shown, never changed),
 // user_principal_name and display_name required.
 func userAttributeSchemas() map[string]schema.Attribute {
 	out := map[string]schema.Attribute{}
-	for _, a := range userStringAttrs {
-		sa := schema.StringAttribute{Optional: true, Computed: true,
-			MarkdownDescription: a.doc + " Leave it unset to leave it alone (Graph's value is shown); set `\"\"` to clear it."}
-		switch a.name {
-		case "user_principal_name":
-			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.doc + " Changing it renames the user.",
-				Validators: []validator.String{validators.UserPrincipalName()}}
-		case "display_name":
-			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.doc,
-				Validators: []validator.String{stringvalidator.LengthBetween(1, 256)}}
-		case "mail_nickname":
-			sa.MarkdownDescription = a.doc
-			sa.Validators = []validator.String{stringvalidator.LengthBetween(1, 64)}
-		case "usage_location":
-			sa.Validators = []validator.String{validators.CountryCode()}
+	for _, a := range userattr.All() {
+		if a.Graph == "" {
+			continue // the aliases, written through Exchange: each resource has its own
 		}
-		out[a.name] = sa
+		if a.Kind == userattr.List {
+			out[a.Name] = schema.ListAttribute{ElementType: types.StringType, Optional: true, Computed: true,
+				MarkdownDescription: a.Doc + " Leave it unset to leave it alone; `[]` clears it."}
+			continue
+		}
+		sa := schema.StringAttribute{Optional: true, Computed: true,
+			MarkdownDescription: a.Doc + " Leave it unset to leave it alone (Graph's value is shown); set `\"\"` to clear it."}
+		switch a.Check {
+		case userattr.CheckCountryCode:
+			sa.Validators = []validator.String{validators.CountryCode()}
+		case userattr.CheckMailNickname:
+			sa.MarkdownDescription = a.Doc
+			sa.Validators = []validator.String{stringvalidator.LengthBetween(1, a.Limit)}
+		}
+		switch a.Name {
+		case userattr.UPN:
+			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.Doc + " Changing it renames the user.",
+				Validators: []validator.String{validators.UserPrincipalName()}}
+		case userattr.DisplayName:
+			sa = schema.StringAttribute{Required: true, MarkdownDescription: a.Doc,
+				Validators: []validator.String{stringvalidator.LengthBetween(1, a.Limit)}}
+		}
+		out[a.Name] = sa
 	}
-	out["business_phones"] = schema.ListAttribute{ElementType: types.StringType, Optional: true, Computed: true,
-		MarkdownDescription: docBusinessPhones + " Leave it unset to leave it alone; `[]` clears it."}
-	out["other_mails"] = schema.ListAttribute{ElementType: types.StringType, Optional: true, Computed: true,
-		MarkdownDescription: docOtherMails + " Leave it unset to leave it alone; `[]` clears it."}
 	return out
 }
 
@@ -146,7 +156,7 @@ func (r *userResource) Configure(_ context.Context, req resource.ConfigureReques
 // ValidateConfig checks the password settings on the configuration alone.
 func (r *userResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m userResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getUserModel(ctx, req.Config.Get, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -167,197 +177,10 @@ func validatePasswordSettings(pw types.String, version types.Int64, generate typ
 	}
 }
 
-// ModifyPlan keeps unmanaged attributes as they are, fills the defaults that are known at plan
-// time, and runs the checks that need the tenant: the user name's domain, a user that already
-// exists, licence SKUs and plans, free seats, and the usage location licences need. It writes
-// nothing.
-func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return // destroy
-	}
-	var plan, config userResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	create := req.State.Raw.IsNull()
-	var state *userResourceModel
-	if !create {
-		state = &userResourceModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-	}
-
-	// Unmanaged attributes (null in the configuration) keep their value.
-	var prior *userFields
-	if state != nil {
-		prior = &state.userFields
-	}
-	keepUnmanaged(&plan.userFields, config.userFields, prior)
-	if config.MailNickname.IsNull() && create && isSet(plan.UserPrincipalName) {
-		plan.MailNickname = types.StringValue(upnLocal(plan.UserPrincipalName.ValueString()))
-	}
-	if config.Licenses.IsNull() {
-		if state != nil {
-			plan.Licenses = state.Licenses
-		} else {
-			plan.Licenses = types.SetNull(licenseObjectType)
-		}
-	}
-	switch {
-	case !plan.GenerateInitialPassword.ValueBool():
-		plan.InitialPassword = types.StringNull()
-	case create:
-		plan.InitialPassword = types.StringUnknown()
-	default:
-		plan.InitialPassword = state.InitialPassword
-		if !state.GenerateInitialPassword.ValueBool() {
-			resp.Diagnostics.AddAttributeWarning(path.Root("generate_initial_password"), "Initial Password Not Generated",
-				"generate_initial_password only applies when the user is created; this user exists, so no password is generated. "+
-					"To reset its password, set password_wo and change password_wo_version.")
-		}
-	}
-	if create {
-		markReplacing(ctx, resp.Private)
-		if config.PasswordWO.IsNull() && !plan.GenerateInitialPassword.ValueBool() {
-			resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Password Required",
-				diagtext.Detail("planning to create the user "+plan.UserPrincipalName.ValueString(), "Microsoft Graph needs a password to create a user",
-					"Set password_wo (write-only, never stored) or generate_initial_password = true."))
-		}
-	} else if !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && config.PasswordWO.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("password_wo_version"), "Password Required",
-			diagtext.Detail("planning to reset the password of "+state.UserPrincipalName.ValueString(), "password_wo_version changed but password_wo is not set",
-				"Set password_wo to the new password."))
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if state != nil && !plan.Licenses.Equal(state.Licenses) {
-		if newLic, ok := licensesFromSet(ctx, plan.Licenses); ok {
-			upn := state.UserPrincipalName.ValueString()
-			var held []string
-			for _, l := range mustLicenses(ctx, state.Licenses) {
-				held = append(held, l.Sku.ValueString())
-			}
-			warnLicenceLosses(ctx, r.clients, mustLicenses(ctx, state.Licenses), newLic, map[string][]string{upn: held}, map[string]usersElem{upn: {}}, &resp.Diagnostics)
-		}
-	}
-	if r.clients == nil {
-		return
-	}
-	if isSet(plan.Aliases) && isSet(plan.UserPrincipalName) {
-		u := aliasUser{upn: plan.UserPrincipalName.ValueString(), want: setStrings(plan.Aliases), where: path.Root("aliases")}
-		if state != nil {
-			u.id = state.ID.ValueString()
-			if isSet(state.Aliases) {
-				u.have = setStrings(state.Aliases)
-			}
-		}
-		if ls, ok := licensesFromSet(ctx, plan.Licenses); state == nil && ok && len(ls) == 0 && len(u.want) > 0 {
-			warnAliasesWithoutLicence(&resp.Diagnostics, path.Root("licenses"), []string{u.upn})
-		}
-		checkAliases(ctx, r.clients, []aliasUser{u}, setStrings(plan.PendingDomains), &resp.Diagnostics)
-	}
-	r.checkTenant(ctx, &plan, state, resp)
-}
-
-// checkTenant runs the plan-time checks that read the tenant.
-func (r *userResource) checkTenant(ctx context.Context, plan, state *userResourceModel, resp *resource.ModifyPlanResponse) {
-	if !isSet(plan.UserPrincipalName) {
-		return
-	}
-	upn := plan.UserPrincipalName.ValueString()
-	tc := r.clients.cache()
-	renamed := state != nil && !strings.EqualFold(state.UserPrincipalName.ValueString(), upn)
-
-	if state == nil || renamed {
-		if ds, err := tc.Domains(ctx, r.clients.Graph); err != nil {
-			diagtext.APIError(&resp.Diagnostics, "Cannot Check User Domain", "checking that the domain of "+upn+" is verified (GET /domains)", err, userCheckPermissions, "")
-		} else if bad, status, verified := domainCheck(ds, []string{upn}, setStrings(plan.PendingDomains)); len(bad) > 0 {
-			dom := upnDomain(upn)
-			diagtext.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "Domain Not Verified",
-				"planning the user "+upn,
-				fmt.Sprintf("the domain %s %s; the tenant's verified domains are: %s", dom, status[dom], verified), domainFix)
-		}
-		existing, err := r.clients.Graph.GetUser(ctx, upn)
-		switch {
-		case err == nil && (state == nil || !strings.EqualFold(existing.ID, state.ID.ValueString())):
-			diagtext.AttributeError(&resp.Diagnostics, path.Root("user_principal_name"), "User Already Exists",
-				"planning to create the user "+upn,
-				fmt.Sprintf("the tenant already has a user %s (id %s) that this resource does not manage", existing.UserPrincipalName, existing.ID),
-				fmt.Sprintf("Import it instead of creating it:\n\n  terraform import <address of this m365_user> %s\n\nor add an import block with id = %q. "+
-					"If an earlier apply created it and then failed (Terraform then marks the resource tainted), run terraform untaint on the resource and apply again.", upn, upn))
-		case err != nil && !graph.IsNotFound(err):
-			diagtext.APIError(&resp.Diagnostics, "Cannot Check User", "checking whether "+upn+" exists (GET /users/{upn})", err, userCheckPermissions, "")
-		}
-	}
-
-	ls, ok := licensesFromSet(ctx, plan.Licenses)
-	if !ok || len(ls) == 0 {
-		if ok {
-			tc.reserve(upn, nil)
-		}
-		return
-	}
-	var prior []licenseModel
-	if state != nil {
-		prior, _ = licensesFromSet(ctx, state.Licenses)
-	}
-	if state != nil && plan.Licenses.Equal(state.Licenses) && plan.UsageLocation.Equal(state.UsageLocation) {
-		return // nothing new to check
-	}
-	if plan.UsageLocation.IsNull() || (isSet(plan.UsageLocation) && plan.UsageLocation.ValueString() == "") {
-		diagtext.AttributeError(&resp.Diagnostics, path.Root("usage_location"), "Usage Location Required",
-			"planning the licences of "+upn, "Microsoft Graph assigns licences only to users with a usage location",
-			"Set usage_location to the ISO 3166 code of the country where the user works, e.g. \"CN\".")
-	}
-	skus, err := tc.SKUs(ctx, r.clients.Graph, false)
-	if err != nil {
-		diagtext.APIError(&resp.Diagnostics, "Cannot Check Licences", "reading the tenant's SKUs and free seats (GET /subscribedSkus)", err, skuPermissions, "")
-		return
-	}
-	ix := newSkuIndex(skus)
-	want, probs := resolveLicenses(ix, ls)
-	for _, p := range probs {
-		diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), p.summary, "planning the licences of "+upn, p.cause, p.fix)
-	}
-	had := map[string]bool{}
-	if prior != nil {
-		old, _ := resolveLicenses(ix, prior)
-		for _, o := range old {
-			had[o.SkuID] = true
-		}
-	}
-	var newSkus []string
-	for _, w := range want {
-		if !had[w.SkuID] {
-			newSkus = append(newSkus, w.SkuID)
-		}
-	}
-	need := tc.reserve(upn, newSkus)
-	for _, id := range newSkus {
-		sku, _ := ix.find(id)
-		if free := sku.Available(); need[id] > free {
-			what := "users"
-			if need[id] == 1 {
-				what = "this user's licence"
-			}
-			diagtext.AttributeError(&resp.Diagnostics, path.Root("licenses"), "Not Enough Licences",
-				"planning the licences of "+upn,
-				seatShortfall(sku.SkuPartNumber, need[id], free, what)+" (counted over the m365_user resources of this plan that newly take it)",
-				"Buy more seats (the admin centre's Billing > Your products), free seats by removing licences from other users, or assign another SKU.")
-		}
-	}
-}
-
 func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan, config userResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(getUserModel(ctx, req.Plan.Get, &plan)...)
+	resp.Diagnostics.Append(getUserModel(ctx, req.Config.Get, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -365,7 +188,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	upn := plan.UserPrincipalName.ValueString()
+	upn := plan.User.UPN()
 	tc := r.clients.cache()
 	tc.release(upn)
 
@@ -389,7 +212,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	} else {
 		plan.InitialPassword = types.StringNull()
 	}
-	nu := graph.NewUser{User: plan.toGraphUser(), Password: password, ForceChangePasswordNextSignIn: plan.ForceChangePassword.ValueBool()}
+	nu := graph.NewUser{User: users.ToGraph(plan.User), Password: password, ForceChangePasswordNextSignIn: plan.ForceChangePassword.ValueBool()}
 	nu.AccountEnabled = plan.AccountEnabled.ValueBool()
 	created, err := r.clients.Graph.CreateUser(ctx, nu)
 	if err != nil {
@@ -409,7 +232,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 			diagtext.APIError(&resp.Diagnostics, "Cannot Assign Licences", "assigning licences to the new user "+upn+" (POST /users/{id}/assignLicense)", err,
 				diagtext.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}},
 				"The user was created and is kept in the state. Fix the cause (free seats, usage location) and apply again.")
-			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
 			return
 		}
 	}
@@ -435,7 +258,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	} else {
 		plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, types.SetNull(types.StringType), &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
 }
 
 // createAdvice is the next step for a failed create.
@@ -475,7 +298,7 @@ func assignedOf(ls []resolvedLicense) []graph.AssignedLicense {
 
 func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m userResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getUserModel(ctx, req.State.Get, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -496,14 +319,14 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		ev := gone[0].Evidence()
 		tflog.Info(ctx, "user is gone from the tenant; removing it from state", map[string]any{"id": id, "evidence": ev})
 		resp.Diagnostics.AddWarning("User No Longer In The Tenant",
-			fmt.Sprintf("The user %s (%s) was deleted outside Terraform and leaves the state: %s.", firstNonEmpty(m.UserPrincipalName.ValueString(), id), id, ev))
+			fmt.Sprintf("The user %s (%s) was deleted outside Terraform and leaves the state: %s.", firstNonEmpty(m.User.UPN(), id), id, ev))
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	one := found[id]
 	g := &one
 	m.ID = types.StringValue(g.ID)
-	m.userFields = fieldsFromGraph(m.userFields, g)
+	m.User.Values = users.FromGraph(m.User.Values, g)
 	m.AccountEnabled = types.BoolValue(g.AccountEnabled)
 	if m.GenerateInitialPassword.IsNull() {
 		m.GenerateInitialPassword = types.BoolValue(false) // after import
@@ -525,11 +348,11 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		m.Licenses = licensesFromGraph(newSkuIndex(skus), m.Licenses.IsNull(), prior, g.AssignedLicenses)
 	}
 	if isSet(m.Aliases) {
-		upn := strings.ToLower(g.UserPrincipalName)
+		upn := strings.ToLower(g.UPN())
 		had := setStrings(m.Aliases)
 		read, err := readAliases(ctx, r.clients.Exchange, map[string][]string{upn: normaliseAliases(had)})
 		if err != nil {
-			diagtext.APIError(&resp.Diagnostics, "Cannot Read Aliases", "refreshing the email aliases of "+g.UserPrincipalName+" (Get-Mailbox)", err, aliasPermissions,
+			diagtext.APIError(&resp.Diagnostics, "Cannot Read Aliases", "refreshing the email aliases of "+g.UPN()+" (Get-Mailbox)", err, aliasPermissions,
 				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")
 			return
 		}
@@ -545,7 +368,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			m.Aliases = stringSet(v)
 		}
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &m)...)
 }
 
 // licensesFromGraph is the state of `licenses` after a refresh. Without a prior value (after
@@ -596,147 +419,9 @@ func licensesFromGraph(ix skuIndex, priorNull bool, prior []licenseModel, assign
 	return licensesToSet(out)
 }
 
-func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state, config userResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Update(ctx, userTimeouts.Update)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	id := state.ID.ValueString()
-	upn := plan.UserPrincipalName.ValueString()
-	plan.ID = state.ID
-	tc := r.clients.cache()
-	tc.release(upn)
-
-	ch := plan.changesTo(state.userFields)
-	if !plan.AccountEnabled.Equal(state.AccountEnabled) && isSet(plan.AccountEnabled) {
-		v := plan.AccountEnabled.ValueBool()
-		ch.AccountEnabled = &v
-	}
-	if !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && !config.PasswordWO.IsNull() {
-		pw := config.PasswordWO.ValueString()
-		force := plan.ForceChangePassword.ValueBool()
-		ch.Password, ch.ForceChangePasswordNextSignIn = &pw, &force
-	}
-	if !ch.IsEmpty() {
-		if err := r.clients.Graph.UpdateUser(ctx, id, ch); err != nil {
-			perms := userPermissions
-			if ch.Password != nil {
-				perms = passwordPermissions
-			}
-			diagtext.APIError(&resp.Diagnostics, "Cannot Update User", "updating the user "+upn+" (PATCH /users/{id})", err, perms, updateAdvice(err))
-			return
-		}
-		tflog.Info(ctx, "updated user", map[string]any{"id": id, "user_principal_name": upn, "password_changed": ch.Password != nil})
-	}
-
-	want, wok := licensesFromSet(ctx, plan.Licenses)
-	prior, _ := licensesFromSet(ctx, state.Licenses)
-	if wok && !plan.Licenses.IsNull() && !plan.Licenses.Equal(state.Licenses) {
-		if !r.updateLicenses(ctx, id, upn, want, prior, &resp.Diagnostics) {
-			plan.Licenses = state.Licenses
-			plan.Aliases = state.Aliases
-			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-			return
-		}
-	}
-	plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, state.Aliases, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// writeAliases brings the mailbox's aliases from have to want (null want: unmanaged, nothing
-// written) and returns the value for the state: want when written, have when not.
-func (r *userResource) writeAliases(ctx context.Context, upn string, want, have types.Set, d *diagList) types.Set {
-	if !isSet(want) {
-		return want
-	}
-	var prior []string
-	if isSet(have) {
-		prior = setStrings(have)
-	}
-	add, remove := aliasDiff(setStrings(want), prior)
-	if len(add)+len(remove) == 0 {
-		return want
-	}
-	if writeAliases(ctx, r.clients.Exchange, []aliasWrite{{upn: upn, add: add, remove: remove}}, d)[strings.ToLower(upn)] {
-		return want
-	}
-	return have
-}
-
-// updateAdvice is the next step for a failed PATCH.
-func updateAdvice(err error) string {
-	switch graph.ProblemOf(err) {
-	case graph.ProblemPassword:
-		return "Choose a password of 8–256 characters with three of: upper case, lower case, digits, symbols, and change password_wo_version again."
-	case graph.ProblemNameTaken:
-		return "Another user (possibly a deleted one) already has this user_principal_name; choose another."
-	}
-	return ""
-}
-
-// updateLicenses brings the user's licences to want, removing the SKUs of prior that are no
-// longer wanted, in one assignLicense call made while holding the user's lock.
-func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want, prior []licenseModel, d *diagList) bool {
-	attempt := "changing the licences of " + upn
-	skus, err := r.clients.cache().SKUs(ctx, r.clients.Graph, false)
-	if err != nil {
-		diagtext.APIError(d, "Cannot Read SKUs", attempt+" (GET /subscribedSkus)", err, skuPermissions, "")
-		return false
-	}
-	ix := newSkuIndex(skus)
-	res, probs := resolveLicenses(ix, want)
-	for _, p := range probs {
-		diagtext.AttributeError(d, path.Root("licenses"), p.summary, attempt, p.cause, p.fix)
-	}
-	if len(probs) > 0 {
-		return false
-	}
-	old, _ := resolveLicenses(ix, prior)
-	unlock := r.clients.lockUser(id)
-	defer unlock()
-	g, err := r.clients.Graph.GetUser(ctx, id)
-	if err != nil {
-		diagtext.APIError(d, "Cannot Read User", attempt+" (GET /users/{id})", err, userCheckPermissions, "")
-		return false
-	}
-	var add []graph.AssignedLicense
-	keep := map[string]bool{}
-	for _, w := range res {
-		keep[w.SkuID] = true
-		if !hasLicense(g.AssignedLicenses, w) {
-			add = append(add, w.assigned())
-		}
-	}
-	var remove []string
-	for _, o := range old {
-		if !keep[o.SkuID] && hasSku(g.AssignedLicenses, o.SkuID) {
-			remove = append(remove, o.SkuID)
-		}
-	}
-	if len(add) == 0 && len(remove) == 0 {
-		return true
-	}
-	err = r.clients.Graph.AssignLicenses(ctx, id, add, remove)
-	r.clients.cache().forgetSKUs()
-	if err != nil {
-		diagtext.APIError(d, "Cannot Change Licences", attempt+" (POST /users/{id}/assignLicense)", err,
-			diagtext.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}}, "Fix the cause (free seats, usage location) and apply again.")
-		return false
-	}
-	tflog.Info(ctx, "changed licences", map[string]any{"id": id, "added": len(add), "removed": len(remove)})
-	return true
-}
-
 func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m userResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getUserModel(ctx, req.State.Get, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -746,7 +431,7 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	defer cancel()
 	id := m.ID.ValueString()
 	if err := r.clients.Graph.DeleteUser(ctx, id); err != nil && !graph.IsNotFound(err) {
-		diagtext.APIError(&resp.Diagnostics, "Cannot Delete User", "deleting the user "+m.UserPrincipalName.ValueString()+" (DELETE /users/{id})", err, userPermissions, "")
+		diagtext.APIError(&resp.Diagnostics, "Cannot Delete User", "deleting the user "+m.User.UPN()+" (DELETE /users/{id})", err, userPermissions, "")
 		return
 	}
 	r.clients.cache().forgetSKUs()

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"sort"
@@ -19,134 +18,51 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 	"github.com/m365-migration/terraform-provider-m365/internal/validators"
 )
 
-// m365_users keeps one JSON document per user in its state (`attributes`) instead of one
-// Terraform object per user. Terraform and terraform-plugin-framework spend CPU on every value of
-// a resource in every plan and refresh — decoding, walking it against the schema several times,
-// comparing, writing state snapshots — so 1,000 users of 22 attributes each (22,000 values) made a
-// no-op plan take about 10 s; one string per user makes it about 1,000 values. Terraform renders a
-// changed JSON string as a structured diff (`jsonencode({ ~ department = "Sales" -> "Finance" })`),
-// so every per-attribute change still shows in the plan.
+// m365_users keeps one JSON document per user in its state (`attributes`): see internal/users
+// (users.Encode) for why and how.
 
 // attrLicenses is the key of the managed licences in a user's JSON document.
-const attrLicenses = "licenses"
+const attrLicenses = users.Licenses
 
 // attrAliases is the key of a user's email aliases, in users and in the JSON document.
-const attrAliases = "aliases"
-
-// encodeUserAttributes is a user's JSON document: every attribute that is not null (including ""
-// and [], which clear a value), account_enabled, and, when licences are managed, the SKUs the user
-// holds with the configured disabled plans. Keys are sorted (encoding/json sorts map keys), so the
-// same user always encodes to the same string.
-func encodeUserAttributes(e usersElem, licenses []string, withLicenses bool) string {
-	doc := map[string]any{}
-	for i, p := range e.strs() {
-		if !p.IsNull() && !p.IsUnknown() {
-			doc[userStringAttrs[i].name] = p.ValueString()
-		}
-	}
-	for name, l := range map[string]types.List{"business_phones": e.BusinessPhones, "other_mails": e.OtherMails, attrAliases: e.Aliases} {
-		if isSet(l) {
-			v := listStrings(l)
-			if v == nil {
-				v = []string{} // [] clears the attribute: kept apart from null
-			}
-			doc[name] = v
-		}
-	}
-	if isSet(e.AccountEnabled) {
-		doc["account_enabled"] = e.AccountEnabled.ValueBool()
-	}
-	if withLicenses {
-		ls := append([]string{}, licenses...)
-		sort.Strings(ls)
-		doc[attrLicenses] = ls
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		panic(err) // strings, bools and string slices always encode
-	}
-	return string(b)
-}
-
-// decodeUserAttributes reads a user's JSON document back; absent attributes are null. licenses is
-// nil when the document holds none.
-func decodeUserAttributes(s string) (usersElem, []string, error) {
-	e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull(), Aliases: types.ListNull(types.StringType)}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &doc); err != nil {
-		return e, nil, err
-	}
-	for i, p := range e.strs() {
-		if raw, ok := doc[userStringAttrs[i].name]; ok {
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return e, nil, err
-			}
-			*p = types.StringValue(v)
-		}
-	}
-	for name, l := range map[string]*types.List{"business_phones": &e.BusinessPhones, "other_mails": &e.OtherMails, attrAliases: &e.Aliases} {
-		if raw, ok := doc[name]; ok {
-			v := []string{}
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return e, nil, err
-			}
-			*l = stringList(v)
-		}
-	}
-	if raw, ok := doc["account_enabled"]; ok {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return e, nil, err
-		}
-		e.AccountEnabled = types.BoolValue(v)
-	}
-	var licenses []string
-	if raw, ok := doc[attrLicenses]; ok {
-		if err := json.Unmarshal(raw, &licenses); err != nil {
-			return e, nil, err
-		}
-		if licenses == nil {
-			licenses = []string{}
-		}
-	}
-	return e, licenses, nil
-}
+const attrAliases = userattr.Aliases
 
 // usersFromAttributes reads the state's attributes: the users and the licence keys each holds.
 // A document that cannot be read (a hand-edited state) is reported in d.
-func usersFromAttributes(m types.Map, d *diagList) (map[string]usersElem, map[string][]string) {
-	users, assigned := map[string]usersElem{}, map[string][]string{}
+func usersFromAttributes(m types.Map, d *diagList) (map[string]users.User, map[string][]string) {
+	out, assigned := map[string]users.User{}, map[string][]string{}
 	if m.IsNull() || m.IsUnknown() {
-		return users, assigned
+		return out, assigned
 	}
 	for k, v := range m.Elements() {
 		s, ok := v.(types.String)
 		if !ok || !isSet(s) {
 			continue
 		}
-		e, ls, err := decodeUserAttributes(s.ValueString())
+		e, ls, err := users.Decode(s.ValueString())
 		if err != nil {
 			d.AddAttributeError(pathAttributes(k), "Unreadable User Attributes in State",
 				"The state's JSON document of "+k+" cannot be read: "+err.Error()+". Remove the resource from the state and apply again with adopt_existing = true.")
 			continue
 		}
-		users[k] = e
+		out[k] = e
 		if ls != nil {
 			assigned[k] = ls
 		}
 	}
-	return users, assigned
+	return out, assigned
 }
 
 // attributesValue is the attributes map of users; withLicenses adds each user's licence keys.
-func attributesValue(users map[string]usersElem, assigned map[string][]string, withLicenses bool) types.Map {
-	vals := make(map[string]attr.Value, len(users))
-	for k, e := range users {
-		vals[k] = types.StringValue(encodeUserAttributes(e, assigned[k], withLicenses))
+func attributesValue(us map[string]users.User, assigned map[string][]string, withLicenses bool) types.Map {
+	vals := make(map[string]attr.Value, len(us))
+	for k, e := range us {
+		vals[k] = types.StringValue(users.Encode(e, assigned[k], withLicenses))
 	}
 	return types.MapValueMust(types.StringType, vals)
 }
@@ -154,18 +70,20 @@ func attributesValue(users map[string]usersElem, assigned map[string][]string, w
 // pathAttributes is the path of one user's document in attributes.
 func pathAttributes(upn string) path.Path { return path.Root("attributes").AtMapKey(upn) }
 
-// usersElemSchemas are the attributes of one user of m365_users.users, with their validators. The
-// attribute itself is dynamic (see usersFromRaw), so these are applied by validateUsersValue and
-// listed in the documentation by attrsDoc.
+// usersElemSchemas are the attributes of one user of m365_users.users, with their validators: every
+// attribute of the catalogue and account_enabled. The attribute itself is dynamic (see
+// usersFromRaw), so these are applied by validateUsersValue and listed in the documentation by
+// attrsDoc.
 func usersElemSchemas() map[string]schema.Attribute {
 	elem := userAttributeSchemas()
-	elem["user_principal_name"] = schema.StringAttribute{Optional: true,
+	elem[userattr.UPN] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The sign-in name; always the map key (set it only to the same value).", Validators: []validator.String{validators.UserPrincipalName()}}
-	elem["usage_location"] = schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CountryCode()},
+	elem[userattr.UsageLocation] = schema.StringAttribute{Optional: true, Validators: []validator.String{validators.CountryCode()},
 		MarkdownDescription: "This user's usage location; when unset, the resource's `usage_location`."}
-	elem["account_enabled"] = schema.BoolAttribute{Optional: true,
+	elem[users.AccountEnabled] = schema.BoolAttribute{Optional: true,
 		MarkdownDescription: "Whether this user can sign in; when unset, the resource's `account_enabled`."}
-	elem[attrAliases] = schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: docAliases +
+	al, _ := userattr.ByName(userattr.Aliases)
+	elem[attrAliases] = schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: al.Doc +
 		" Unset: the user's aliases are left alone; `[]` removes them all."}
 	return elem
 }
@@ -209,7 +127,7 @@ type userProblem struct {
 // Terraform. The shape is checked here instead, with Terraform's conversions: numbers and bools
 // become strings, a tuple or set of strings a list. ok is false when the users are known only
 // after apply.
-func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, problems []userProblem) {
+func usersFromRaw(raw tftypes.Value) (out map[string]users.User, ok bool, problems []userProblem) {
 	var obj map[string]tftypes.Value
 	if err := raw.As(&obj); err != nil {
 		return nil, false, []userProblem{{msg: err.Error()}}
@@ -218,9 +136,9 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 	if !found || !u.IsKnown() {
 		return nil, false, nil
 	}
-	users = map[string]usersElem{}
+	out = map[string]users.User{}
 	if u.IsNull() {
-		return users, true, nil
+		return out, true, nil
 	}
 	elems, isCollection := rawElements(u)
 	if !isCollection {
@@ -233,7 +151,6 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 			ok = false
 			continue
 		}
-		e := usersElem{userFields: nullUserFields(), AccountEnabled: types.BoolNull(), Aliases: types.ListNull(types.StringType)}
 		if ev.IsNull() {
 			problems = append(problems, userProblem{key: k, msg: "the user is null; give it at least display_name"})
 			continue
@@ -243,7 +160,7 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 			problems = append(problems, userProblem{key: k, msg: "a user must be an object of attributes such as { display_name = \"...\" }; got " + typeName(ev)})
 			continue
 		}
-		strs := e.strs()
+		var e users.User
 		for name, v := range attrs {
 			if name == "line" { // m365_users_csv's row number
 				continue
@@ -253,32 +170,38 @@ func usersFromRaw(raw tftypes.Value) (users map[string]usersElem, ok bool, probl
 				continue
 			}
 			var err string
-			switch name {
-			case "account_enabled":
-				e.AccountEnabled, err = rawBool(v)
-			case "business_phones":
-				e.BusinessPhones, err = rawStringList(v)
-			case "other_mails":
-				e.OtherMails, err = rawStringList(v)
-			case attrAliases:
-				e.Aliases, err = rawStringList(v)
-			default:
-				for i, a := range userStringAttrs {
-					if a.name == name {
-						*strs[i], err = rawString(v)
-					}
+			var val attr.Value
+			a, isAttr := userattr.ByName(name)
+			switch {
+			case name == users.AccountEnabled:
+				var b types.Bool
+				b, err = rawBool(v)
+				if b.IsUnknown() {
+					e.Unknown = append(e.Unknown, users.AccountEnabled)
+				} else if isSet(b) {
+					enabled := b.ValueBool()
+					e.Enabled = &enabled
 				}
+			case isAttr && a.Kind == userattr.List:
+				val, err = rawStringList(v)
+			case isAttr:
+				val, err = rawString(v)
 			}
 			if err != "" {
 				problems = append(problems, userProblem{key: k, attr: name, msg: err})
+				continue
+			}
+			if isAttr {
+				putAttr(&e, a, val)
 			}
 		}
-		users[k] = e
+		sort.Strings(e.Unknown)
+		out[k] = e
 	}
 	if !ok {
 		return nil, false, problems
 	}
-	return users, true, problems
+	return out, true, problems
 }
 
 // rawElements are the elements of a map or the attributes of an object.
@@ -415,25 +338,24 @@ func reportUserProblems(problems []userProblem, d *diagList) {
 // validateUsersValue checks users at validation time: its shape (usersFromRaw), a display_name
 // for every user, and each attribute's validators (user name, usage location, lengths).
 func validateUsersValue(ctx context.Context, config tfsdk.Config, d *diagList) {
-	users, _, problems := usersFromRaw(config.Raw)
+	us, _, problems := usersFromRaw(config.Raw)
 	reportUserProblems(problems, d)
 	elem := usersElemSchemas()
-	for _, k := range sortedKeys(users) {
-		e := users[k]
-		if e.DisplayName.IsNull() {
-			diagtext.AttributeError(d, userPath(k, "display_name"), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
+	for _, k := range sortedKeys(us) {
+		e := us[k]
+		if !e.Has(userattr.DisplayName) && !e.IsUnknown(userattr.DisplayName) {
+			diagtext.AttributeError(d, userPath(k, userattr.DisplayName), "Missing Display Name", fmt.Sprintf("checking users[%q]", k),
 				"Microsoft Graph needs a display name for every user", "Give the user a display_name (m365_users_csv builds it from first and last name).")
 		}
-		for i, p := range e.strs() {
-			name := userStringAttrs[i].name
+		for _, name := range sortedKeys(e.Strings) {
 			sa, ok := elem[name].(schema.StringAttribute)
-			if !ok || !isSet(*p) {
+			if !ok {
 				continue
 			}
 			for _, v := range sa.Validators {
 				vr := validator.StringResponse{}
 				v.ValidateString(ctx, validator.StringRequest{Path: userPath(k, name), PathExpression: userPath(k, name).Expression(),
-					Config: config, ConfigValue: *p}, &vr)
+					Config: config, ConfigValue: types.StringValue(e.Strings[name])}, &vr)
 				d.Append(vr.Diagnostics...)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
@@ -52,19 +53,7 @@ func (d *usersCSVDataSource) Metadata(_ context.Context, req datasource.Metadata
 }
 
 func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	userAttrs := map[string]schema.Attribute{
-		"line": schema.Int64Attribute{Computed: true, MarkdownDescription: "The line of the file where the user's row starts."},
-		"business_phones": schema.ListAttribute{ElementType: types.StringType, Computed: true,
-			MarkdownDescription: docBusinessPhones + " From Office Phone (m365), 电话/座机 (exmail) or the business_phone column."},
-		"other_mails": schema.ListAttribute{ElementType: types.StringType, Computed: true,
-			MarkdownDescription: docOtherMails + " Several addresses in one cell are separated by `;`."},
-		attrAliases: schema.ListAttribute{ElementType: types.StringType, Computed: true,
-			MarkdownDescription: "Email aliases, from the Exmail export's 别名 column (several separated by `;`, `,` or line breaks) or a column mapped to `aliases`; null when the file gives none. " +
-				"`m365_users` and `m365_user` write them through Exchange Online once the mailbox exists."},
-	}
-	for _, a := range userStringAttrs {
-		userAttrs[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.doc + " Null when the file gives no value."}
-	}
+	userAttrs := sourceUserAttrs("The line of the file where the user's row starts.", csvAttrSource, "Null when the file gives no value.")
 	encodings := append(usercsv.Encodings(), "utf8", "utf-16le", "utf-16be", "gbk", "gb2312")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a list of users from a CSV file — the admin centre's *Add multiple users* template, a Tencent Exmail " +
@@ -122,15 +111,66 @@ func (d *usersCSVDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 	}
 }
 
-// csvUserObjectType is the type of one user of m365_users_csv.users.
+// csvUserObjectType is the type of one user of m365_users_csv.users (and m365_exmail_directory.users):
+// the line and every attribute of the catalogue.
 var csvUserObjectType = func() types.ObjectType {
-	at := map[string]attr.Type{"line": types.Int64Type, "business_phones": types.ListType{ElemType: types.StringType}, "other_mails": types.ListType{ElemType: types.StringType},
-		attrAliases: types.ListType{ElemType: types.StringType}}
-	for _, a := range userStringAttrs {
-		at[a.name] = types.StringType
+	at := map[string]attr.Type{"line": types.Int64Type}
+	for _, a := range userattr.All() {
+		at[a.Name] = types.StringType
+		if a.Kind == userattr.List {
+			at[a.Name] = types.ListType{ElemType: types.StringType}
+		}
 	}
 	return types.ObjectType{AttrTypes: at}
 }()
+
+// sourceUserAttrs are the attributes of one user read from a source (a CSV file, the Exmail
+// address book), documented from the catalogue: line is what `line` means, where says where a
+// value comes from, null what an absent value means.
+func sourceUserAttrs(line string, where func(userattr.Attr) string, null string) map[string]schema.Attribute {
+	out := map[string]schema.Attribute{"line": schema.Int64Attribute{Computed: true, MarkdownDescription: line}}
+	for _, a := range userattr.All() {
+		doc := strings.TrimSpace(a.Doc + " " + where(a) + " " + null)
+		if a.Kind == userattr.List {
+			out[a.Name] = schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: doc}
+		} else {
+			out[a.Name] = schema.StringAttribute{Computed: true, MarkdownDescription: doc}
+		}
+	}
+	return out
+}
+
+// csvAttrSource says which CSV columns give attribute a.
+func csvAttrSource(a userattr.Attr) string {
+	var from []string
+	if a.M365Header != "" {
+		from = append(from, a.M365Header+" (m365)")
+	}
+	if len(a.ExmailHeaders) > 0 {
+		from = append(from, strings.Join(a.ExmailHeaders, "/")+" (exmail)")
+	}
+	from = append(from, "a column mapped to `"+a.Name+"`")
+	out := "From " + strings.Join(from, ", ") + "."
+	if a.Kind == userattr.List && a.Split != "" {
+		out += " Several values in one cell are separated by " + splitWords(a.Split) + "."
+	}
+	return out
+}
+
+// splitWords names separators for the documentation.
+func splitWords(seps string) string {
+	var w []string
+	for _, r := range seps {
+		switch r {
+		case '\n':
+			w = append(w, "line breaks")
+		case '\r':
+		default:
+			w = append(w, "`"+string(r)+"`")
+		}
+	}
+	return strings.Join(w, ", ")
+}
 
 func (d *usersCSVDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
 	return []datasource.ConfigValidator{
@@ -203,9 +243,12 @@ func (d *usersCSVDataSource) Read(ctx context.Context, req datasource.ReadReques
 var (
 	tfStringList  = tftypes.List{ElementType: tftypes.String}
 	tfCSVUserType = func() tftypes.Object {
-		at := map[string]tftypes.Type{"line": tftypes.Number, "business_phones": tfStringList, "other_mails": tfStringList, attrAliases: tfStringList}
-		for _, a := range userStringAttrs {
-			at[a.name] = tftypes.String
+		at := map[string]tftypes.Type{"line": tftypes.Number}
+		for _, a := range userattr.All() {
+			at[a.Name] = tftypes.String
+			if a.Kind == userattr.List {
+				at[a.Name] = tfStringList
+			}
 		}
 		return tftypes.Object{AttributeTypes: at}
 	}()
@@ -213,41 +256,32 @@ var (
 	tfNullList   = tftypes.NewValue(tfStringList, nil)
 )
 
-// csvUsersValue is the users map as a Terraform value (empty cells null).
-func csvUsersValue(users []usercsv.User) tftypes.Value {
-	elems := make(map[string]tftypes.Value, len(users))
-	for i := range users {
-		u := &users[i]
-		vals := make(map[string]tftypes.Value, len(userStringAttrs)+4)
-		for j, v := range csvStrs(u) {
-			if v == "" {
-				vals[userStringAttrs[j].name] = tfNullString
-			} else {
-				vals[userStringAttrs[j].name] = tftypes.NewValue(tftypes.String, v)
+// csvUsersValue is the users map as a Terraform value (what a row does not give is null).
+func csvUsersValue(rows []usercsv.User) tftypes.Value {
+	all := userattr.All()
+	elems := make(map[string]tftypes.Value, len(rows))
+	for i := range rows {
+		u := &rows[i]
+		vals := make(map[string]tftypes.Value, len(all)+1)
+		for _, a := range all {
+			if a.Kind == userattr.List {
+				vals[a.Name] = tfNullList
+				if l := u.GetList(a.Name); len(l) > 0 {
+					list := make([]tftypes.Value, len(l))
+					for j, m := range l {
+						list[j] = tftypes.NewValue(tftypes.String, m)
+					}
+					vals[a.Name] = tftypes.NewValue(tfStringList, list)
+				}
+				continue
 			}
-		}
-		vals["business_phones"] = tfNullList
-		if u.BusinessPhone != "" {
-			vals["business_phones"] = tftypes.NewValue(tfStringList, []tftypes.Value{tftypes.NewValue(tftypes.String, u.BusinessPhone)})
-		}
-		vals["other_mails"] = tfNullList
-		if len(u.OtherMails) > 0 {
-			list := make([]tftypes.Value, len(u.OtherMails))
-			for j, m := range u.OtherMails {
-				list[j] = tftypes.NewValue(tftypes.String, m)
+			vals[a.Name] = tfNullString
+			if v := u.Get(a.Name); v != "" {
+				vals[a.Name] = tftypes.NewValue(tftypes.String, v)
 			}
-			vals["other_mails"] = tftypes.NewValue(tfStringList, list)
-		}
-		vals[attrAliases] = tfNullList
-		if len(u.Aliases) > 0 {
-			list := make([]tftypes.Value, len(u.Aliases))
-			for j, m := range u.Aliases {
-				list[j] = tftypes.NewValue(tftypes.String, m)
-			}
-			vals[attrAliases] = tftypes.NewValue(tfStringList, list)
 		}
 		vals["line"] = tftypes.NewValue(tftypes.Number, big.NewFloat(float64(u.Line)))
-		elems[u.UserPrincipalName] = tftypes.NewValue(tfCSVUserType, vals)
+		elems[u.UPN()] = tftypes.NewValue(tfCSVUserType, vals)
 	}
 	return tftypes.NewValue(tftypes.Map{ElementType: tfCSVUserType}, elems)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 // warningRecorder keeps the warnings the provider returns to Terraform from plans (PlanResourceChange)
@@ -106,7 +107,7 @@ func usersNoLicenceConfig(upns []string) string {
 	var b strings.Builder
 	b.WriteString("resource \"m365_users\" \"staff\" {\n  password_wo = \"Temp-Passw0rd!x\"\n  timeouts = { read = \"20s\" }\n  users = {\n")
 	for _, u := range upns {
-		fmt.Fprintf(&b, "    %q = { display_name = %q }\n", u, upnLocal(u))
+		fmt.Fprintf(&b, "    %q = { display_name = %q }\n", u, users.UPNLocal(u))
 	}
 	b.WriteString("  }\n}\n")
 	b.WriteString(`
@@ -324,7 +325,7 @@ func TestLicenceLosses(t *testing.T) {
 		return k
 	}
 	assigned := map[string][]string{"a@x": {"E3", "E1"}, "b@x": {"E3"}, "c@x": {"E1"}, "gone@x": {"E3"}}
-	staying := map[string]usersElem{"a@x": {}, "b@x": {}, "c@x": {}}
+	staying := map[string]users.User{"a@x": {}, "b@x": {}, "c@x": {}}
 	// E3 removed, E1 written as it was: two staying users lose E3 (gone@x is not counted).
 	got := licenceLosses(lic("E3", "E1"), lic("e1"), skuID, assigned, staying)
 	if len(got) != 1 || got[0].Name != "E3" || strings.Join(got[0].Users, ",") != "a@x,b@x" {

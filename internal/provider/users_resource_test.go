@@ -18,6 +18,8 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/auth"
 	"github.com/m365-migration/terraform-provider-m365/internal/fakecloud"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 // userDocCheck checks one key of a user's JSON document in m365_users.attributes.
@@ -73,7 +75,7 @@ func adminCSV(upns []string, dept map[string]string) string {
 		if d == "" {
 			d = "Sales"
 		}
-		local := upnLocal(u)
+		local := users.UPNLocal(u)
 		fmt.Fprintf(&b, "%s,%s,User,%s User,Clerk,%s,,010-1234,,,,,Beijing,,,China\n", u, local, local, d)
 	}
 	return b.String()
@@ -433,7 +435,7 @@ func TestAccUsersDriftAndRefreshCost(t *testing.T) {
 				g := graphClient(t, e)
 				ctx := context.Background()
 				u := liveUsers(e.fake)["d007@corp.com"]
-				if err := g.UpdateUser(ctx, u.ID, graph.UserChanges{Set: map[string]string{"department": "Changed", "usageLocation": "US"}}); err != nil {
+				if err := g.UpdateUser(ctx, u.ID, graph.UserChanges{Attrs: userattr.Of("department", "Changed", "usage_location", "US")}); err != nil {
 					t.Fatal(err)
 				}
 				if err := g.AssignLicenses(ctx, liveUsers(e.fake)["d008@corp.com"].ID, nil, []string{fakecloud.SkuBusinessPremium}); err != nil {

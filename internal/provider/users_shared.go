@@ -17,7 +17,7 @@ import (
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
-	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
 )
 
 // This file holds what m365_users_csv, m365_user and m365_users share: the CSV-mappable user
@@ -36,246 +36,6 @@ var passwordPermissions = diagtext.Permissions{Graph: []string{"User.ReadWrite.A
 // userCheckPermissions are what the plan-time reads need.
 var userCheckPermissions = diagtext.Permissions{Graph: []string{"User.Read.All and Domain.Read.All and LicenseAssignment.Read.All", "Directory.Read.All"}}
 
-// userFields are the CSV-mappable attributes of a user. Every Terraform type of users embeds
-// them, so `users = data.m365_users_csv.x.users` and `each.value.department` line up.
-type userFields struct {
-	UserPrincipalName types.String `tfsdk:"user_principal_name"`
-	MailNickname      types.String `tfsdk:"mail_nickname"`
-	DisplayName       types.String `tfsdk:"display_name"`
-	GivenName         types.String `tfsdk:"given_name"`
-	Surname           types.String `tfsdk:"surname"`
-	JobTitle          types.String `tfsdk:"job_title"`
-	Department        types.String `tfsdk:"department"`
-	CompanyName       types.String `tfsdk:"company_name"`
-	EmployeeID        types.String `tfsdk:"employee_id"`
-	OfficeLocation    types.String `tfsdk:"office_location"`
-	MobilePhone       types.String `tfsdk:"mobile_phone"`
-	FaxNumber         types.String `tfsdk:"fax_number"`
-	StreetAddress     types.String `tfsdk:"street_address"`
-	City              types.String `tfsdk:"city"`
-	State             types.String `tfsdk:"state"`
-	PostalCode        types.String `tfsdk:"postal_code"`
-	Country           types.String `tfsdk:"country"`
-	UsageLocation     types.String `tfsdk:"usage_location"`
-	PreferredLanguage types.String `tfsdk:"preferred_language"`
-	BusinessPhones    types.List   `tfsdk:"business_phones"`
-	OtherMails        types.List   `tfsdk:"other_mails"`
-}
-
-// userAttr describes one string attribute of userFields, in the order of userFields.strs.
-type userAttr struct {
-	name  string // Terraform name
-	graph string // Graph property
-	doc   string
-}
-
-// userStringAttrs lists the string attributes, in the order of userFields.strs and graphStrs.
-var userStringAttrs = []userAttr{
-	{"user_principal_name", "userPrincipalName", "The sign-in name, `alias@domain` (Graph `userPrincipalName`, at most 113 characters, 64 before the `@`). The domain must be a verified domain of the tenant."},
-	{"mail_nickname", "mailNickname", "The mail alias (Graph `mailNickname`, at most 64 characters). Defaults to the part of the user name before the `@`."},
-	{"display_name", "displayName", "The name shown in the address book (Graph `displayName`, at most 256 characters)."},
-	{"given_name", "givenName", "First name (at most 64 characters)."},
-	{"surname", "surname", "Last name (at most 64 characters)."},
-	{"job_title", "jobTitle", "Job title (at most 128 characters)."},
-	{"department", "department", "Department (at most 64 characters)."},
-	{"company_name", "companyName", "Company name (at most 64 characters)."},
-	{"employee_id", "employeeId", "Employee identifier (at most 16 characters)."},
-	{"office_location", "officeLocation", "Office location."},
-	{"mobile_phone", "mobilePhone", "Mobile phone number (at most 64 characters)."},
-	{"fax_number", "faxNumber", "Fax number."},
-	{"street_address", "streetAddress", "Street address (at most 1,024 characters)."},
-	{"city", "city", "City (at most 128 characters)."},
-	{"state", "state", "State or province (at most 128 characters)."},
-	{"postal_code", "postalCode", "Postal code (at most 40 characters)."},
-	{"country", "country", "Country or region, free text (at most 128 characters)."},
-	{"usage_location", "usageLocation", "Where the user uses Microsoft 365 services: an ISO 3166-1 alpha-2 code such as `CN`. Required before a licence can be assigned."},
-	{"preferred_language", "preferredLanguage", "Preferred language, an RFC 4646 tag such as `zh-CN`."},
-}
-
-const (
-	docBusinessPhones = "Business phone numbers (Graph `businessPhones`; Graph accepts one number)."
-	docOtherMails     = "Alternate email addresses (Graph `otherMails`)."
-)
-
-// strs returns pointers to the string attributes, in the order of userStringAttrs.
-func (f *userFields) strs() []*types.String {
-	return []*types.String{&f.UserPrincipalName, &f.MailNickname, &f.DisplayName, &f.GivenName, &f.Surname, &f.JobTitle,
-		&f.Department, &f.CompanyName, &f.EmployeeID, &f.OfficeLocation, &f.MobilePhone, &f.FaxNumber, &f.StreetAddress,
-		&f.City, &f.State, &f.PostalCode, &f.Country, &f.UsageLocation, &f.PreferredLanguage}
-}
-
-// graphStrs returns pointers to a Graph user's string properties, in the order of userStringAttrs.
-func graphStrs(u *graph.User) []*string {
-	return []*string{&u.UserPrincipalName, &u.MailNickname, &u.DisplayName, &u.GivenName, &u.Surname, &u.JobTitle,
-		&u.Department, &u.CompanyName, &u.EmployeeID, &u.OfficeLocation, &u.MobilePhone, &u.FaxNumber, &u.StreetAddress,
-		&u.City, &u.State, &u.PostalCode, &u.Country, &u.UsageLocation, &u.PreferredLanguage}
-}
-
-// csvStrs returns a parsed CSV row's string values, in the order of userStringAttrs.
-func csvStrs(u *usercsv.User) []string {
-	return []string{u.UserPrincipalName, u.MailNickname, u.DisplayName, u.GivenName, u.Surname, u.JobTitle,
-		u.Department, u.CompanyName, u.EmployeeID, u.OfficeLocation, u.MobilePhone, u.FaxNumber, u.StreetAddress,
-		u.City, u.State, u.PostalCode, u.Country, u.UsageLocation, u.PreferredLanguage}
-}
-
-// nullUserFields has every attribute null.
-func nullUserFields() userFields {
-	var f userFields
-	for _, p := range f.strs() {
-		*p = types.StringNull()
-	}
-	f.BusinessPhones = types.ListNull(types.StringType)
-	f.OtherMails = types.ListNull(types.StringType)
-	return f
-}
-
-// stringList builds a known list, or null for nil.
-func stringList(v []string) types.List {
-	if v == nil {
-		return types.ListNull(types.StringType)
-	}
-	elems := make([]attr.Value, len(v))
-	for i, s := range v {
-		elems[i] = types.StringValue(s)
-	}
-	return types.ListValueMust(types.StringType, elems)
-}
-
-// isSet reports a known, non-null value.
-func isSet(v interface {
-	IsNull() bool
-	IsUnknown() bool
-}) bool {
-	return !v.IsNull() && !v.IsUnknown()
-}
-
-// fieldsFromGraph turns a Graph user into attribute values, keeping the prior value's form for
-// what Graph reports as empty: "" stays "", [] stays [], anything else becomes null. So a value
-// cleared on purpose with "" does not show as a change, and an unmanaged empty one stays null.
-func fieldsFromGraph(prior userFields, g *graph.User) userFields {
-	out := nullUserFields()
-	gs := graphStrs(g)
-	ps := prior.strs()
-	for i, p := range out.strs() {
-		switch {
-		case *gs[i] != "":
-			*p = types.StringValue(*gs[i])
-		case isSet(*ps[i]) && ps[i].ValueString() == "":
-			*p = types.StringValue("")
-		}
-	}
-	out.BusinessPhones = listFromGraph(prior.BusinessPhones, g.BusinessPhones)
-	out.OtherMails = listFromGraph(prior.OtherMails, g.OtherMails)
-	return out
-}
-
-func listFromGraph(prior types.List, v []string) types.List {
-	if len(v) == 0 {
-		if isSet(prior) && len(prior.Elements()) == 0 {
-			return stringList([]string{})
-		}
-		return types.ListNull(types.StringType)
-	}
-	return stringList(v)
-}
-
-// toGraphUser fills a Graph user from the known, non-empty attribute values.
-func (f userFields) toGraphUser() graph.User {
-	var g graph.User
-	gs := graphStrs(&g)
-	for i, p := range f.strs() {
-		if isSet(*p) {
-			*gs[i] = p.ValueString()
-		}
-	}
-	g.BusinessPhones = listStrings(f.BusinessPhones)
-	g.OtherMails = listStrings(f.OtherMails)
-	return g
-}
-
-// changesTo lists what must be PATCHed to go from current to the planned values f. Unknown
-// and null planned values are left alone (null means "not managed"); "" clears.
-func (f userFields) changesTo(current userFields) graph.UserChanges {
-	var ch graph.UserChanges
-	cs := current.strs()
-	for i, p := range f.strs() {
-		if !isSet(*p) {
-			continue
-		}
-		if cur := cs[i]; cur.IsNull() || cur.IsUnknown() || cur.ValueString() != p.ValueString() {
-			if cur.IsNull() && p.ValueString() == "" {
-				continue // already empty
-			}
-			if ch.Set == nil {
-				ch.Set = map[string]string{}
-			}
-			ch.Set[userStringAttrs[i].graph] = p.ValueString()
-		}
-	}
-	if isSet(f.BusinessPhones) && !sameList(f.BusinessPhones, current.BusinessPhones) {
-		v := nonNilStrings(listStrings(f.BusinessPhones))
-		ch.BusinessPhones = &v
-	}
-	if isSet(f.OtherMails) && !sameList(f.OtherMails, current.OtherMails) {
-		v := nonNilStrings(listStrings(f.OtherMails))
-		ch.OtherMails = &v
-	}
-	return ch
-}
-
-func sameList(a, b types.List) bool {
-	as, bs := listStrings(a), listStrings(b)
-	if len(as) != len(bs) {
-		return false
-	}
-	for i := range as {
-		if as[i] != bs[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// keepUnmanaged sets every attribute the configuration leaves null to its prior value: null
-// means "not managed by Terraform", so Graph's value, whatever it is, is never a change.
-// Without a prior (a new user), unmanaged attributes are planned null.
-func keepUnmanaged(plan *userFields, config userFields, prior *userFields) {
-	ps, cs := plan.strs(), config.strs()
-	var pr []*types.String
-	if prior != nil {
-		pr = prior.strs()
-	}
-	for i := range ps {
-		if !cs[i].IsNull() {
-			continue
-		}
-		if prior != nil {
-			*ps[i] = *pr[i]
-		} else {
-			*ps[i] = types.StringNull()
-		}
-	}
-	if config.BusinessPhones.IsNull() {
-		plan.BusinessPhones = types.ListNull(types.StringType)
-		if prior != nil {
-			plan.BusinessPhones = prior.BusinessPhones
-		}
-	}
-	if config.OtherMails.IsNull() {
-		plan.OtherMails = types.ListNull(types.StringType)
-		if prior != nil {
-			plan.OtherMails = prior.OtherMails
-		}
-	}
-}
-
 // upnDomain is the lower-case domain of a user name ("" without an @).
 func upnDomain(upn string) string {
 	at := strings.LastIndexByte(upn, '@')
@@ -283,14 +43,6 @@ func upnDomain(upn string) string {
 		return ""
 	}
 	return strings.ToLower(upn[at+1:])
-}
-
-// upnLocal is the part of a user name before the @.
-func upnLocal(upn string) string {
-	if at := strings.LastIndexByte(upn, '@'); at >= 0 {
-		return upn[:at]
-	}
-	return upn
 }
 
 // graphMessage is Graph's own words for a failed call.
@@ -407,8 +159,20 @@ type resolvedLicense struct {
 	Disabled   []string // service plan ids, sorted
 }
 
-func (r resolvedLicense) assigned() graph.AssignedLicense {
-	return graph.AssignedLicense{SkuID: r.SkuID, DisabledPlans: append([]string{}, r.Disabled...)}
+func (r resolvedLicense) assigned() graph.AssignedLicense { return r.licence().Assigned() }
+
+// licence is r in the terms of internal/users.
+func (r resolvedLicense) licence() users.Licence {
+	return users.Licence{Key: r.Key, SkuID: r.SkuID, Disabled: r.Disabled}
+}
+
+// licences converts resolved licences.
+func licences(rs []resolvedLicense) []users.Licence {
+	out := make([]users.Licence, len(rs))
+	for i, r := range rs {
+		out[i] = r.licence()
+	}
+	return out
 }
 
 // licenseProblem is a licence that cannot be resolved.
@@ -479,17 +243,7 @@ func dedupe(sorted []string) []string {
 
 // hasLicense reports whether the user has the SKU with exactly the configured disabled plans.
 func hasLicense(assigned []graph.AssignedLicense, r resolvedLicense) bool {
-	for _, a := range assigned {
-		if strings.EqualFold(a.SkuID, r.SkuID) {
-			d := make([]string, 0, len(a.DisabledPlans))
-			for _, p := range a.DisabledPlans {
-				d = append(d, strings.ToLower(p))
-			}
-			sort.Strings(d)
-			return sameSortedStrings(dedupe(d), r.Disabled)
-		}
-	}
-	return false
+	return users.HasLicence(assigned, r.licence())
 }
 
 // hasSku reports whether the user has the SKU at all.
@@ -500,18 +254,6 @@ func hasSku(assigned []graph.AssignedLicense, skuID string) bool {
 		}
 	}
 	return false
-}
-
-func sameSortedStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // seatShortfall is the message for a SKU without enough free seats.
@@ -594,7 +336,7 @@ func (tc *tenantCache) UsersOf(ctx context.Context, c *graph.Client, domain stri
 	}
 	m := make(map[string]graph.User, len(list))
 	for _, u := range list {
-		m[strings.ToLower(u.UserPrincipalName)] = u
+		m[strings.ToLower(u.UPN())] = u
 	}
 	tc.users[domain], tc.usersAt[domain] = m, time.Now()
 	return m, nil

@@ -2,151 +2,64 @@ package usercsv
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 )
 
-// attr identifies a user attribute.
+// attr identifies a user attribute: its index in [userattr.All].
 type attr int
 
-const (
-	aUPN attr = iota
-	aMailNickname
-	aDisplayName
-	aGivenName
-	aSurname
-	aJobTitle
-	aDepartment
-	aCompanyName
-	aEmployeeID
-	aOfficeLocation
-	aBusinessPhone
-	aMobilePhone
-	aFaxNumber
-	aStreetAddress
-	aCity
-	aState
-	aPostalCode
-	aCountry
-	aUsageLocation
-	aPreferredLanguage
-	aOtherMails
-	aAliases
-	numAttrs
+// catalogue is the catalogue of user attributes; attr indexes it.
+var catalogue = userattr.All()
+
+// numAttrs is the number of attributes.
+var numAttrs = attr(len(catalogue))
+
+// The attributes the parser treats specially (the user name, the derived nickname and display
+// name, the Exmail department path, the aliases that follow the domain rewrite).
+var (
+	aUPN           = mustAttr(userattr.UPN)
+	aMailNickname  = mustAttr(userattr.MailNickname)
+	aDisplayName   = mustAttr(userattr.DisplayName)
+	aGivenName     = mustAttr(userattr.GivenName)
+	aSurname       = mustAttr(userattr.Surname)
+	aDepartment    = mustAttr(userattr.Department)
+	aUsageLocation = mustAttr(userattr.UsageLocation)
 )
 
-// attrInfo describes an attribute: its snake_case name, the Graph property
-// and the Graph maximum length in UTF-16 code units (0: none stated).
-var attrInfo = [numAttrs]struct {
-	name  string
-	graph string
-	limit int
-}{
-	aUPN:               {"user_principal_name", "userPrincipalName", 113},
-	aMailNickname:      {"mail_nickname", "mailNickname", 64},
-	aDisplayName:       {"display_name", "displayName", 256},
-	aGivenName:         {"given_name", "givenName", 64},
-	aSurname:           {"surname", "surname", 64},
-	aJobTitle:          {"job_title", "jobTitle", 128},
-	aDepartment:        {"department", "department", 64},
-	aCompanyName:       {"company_name", "companyName", 64},
-	aEmployeeID:        {"employee_id", "employeeId", 16},
-	aOfficeLocation:    {"office_location", "officeLocation", 0},
-	aBusinessPhone:     {"business_phone", "businessPhones", 64},
-	aMobilePhone:       {"mobile_phone", "mobilePhone", 64},
-	aFaxNumber:         {"fax_number", "faxNumber", 0},
-	aStreetAddress:     {"street_address", "streetAddress", 1024},
-	aCity:              {"city", "city", 128},
-	aState:             {"state", "state", 128},
-	aPostalCode:        {"postal_code", "postalCode", 40},
-	aCountry:           {"country", "country", 128},
-	aUsageLocation:     {"usage_location", "usageLocation", 0},
-	aPreferredLanguage: {"preferred_language", "preferredLanguage", 0},
-	aOtherMails:        {"other_mails", "otherMails", 250}, // per value
-	// Email aliases (Exmail 别名), secondary SMTP addresses written through Exchange Online.
-	aAliases: {"aliases", "proxyAddresses", 320}, // per value: an SMTP address is at most 320 characters (RFC 5321: 64 + @ + 255)
+func mustAttr(name string) attr {
+	a, ok := attrByName(name)
+	if !ok {
+		panic("usercsv: no attribute " + name + " in the catalogue")
+	}
+	return a
 }
 
 // Limits from Microsoft Graph (https://learn.microsoft.com/graph/api/resources/user) that are not a
 // single field length.
 const (
-	maxUPNLocal       = 64  // characters before the @
-	maxUPNDomain      = 48  // characters after the @
-	maxOtherMailsVals = 250 // values in otherMails
-	// maxAliases: Exchange Online allows 300 proxy addresses per recipient, the primary address
-	// and the onmicrosoft routing address included
-	// (https://learn.microsoft.com/troubleshoot/exchange/administration/too-many-proxy-addresses-error).
-	maxAliases = 298
+	maxUPNLocal  = 64 // characters before the @
+	maxUPNDomain = 48 // characters after the @
 )
 
 // Attributes returns the snake_case attribute names usable as keys of
 // UserOptions.Columns and UserOptions.Defaults, in a fixed order.
-func Attributes() []string {
-	out := make([]string, numAttrs)
-	for a := range numAttrs {
-		out[a] = attrInfo[a].name
-	}
-	return out
-}
+func Attributes() []string { return userattr.Names() }
 
-// attrByName finds an attribute by its snake_case name.
+// attrByName finds an attribute by its snake_case name (or a former spelling).
 func attrByName(name string) (attr, bool) {
 	for a := range numAttrs {
-		if attrInfo[a].name == name {
+		if catalogue[a].Name == name || slices.Contains(catalogue[a].OldNames, name) {
 			return a, true
 		}
 	}
 	return 0, false
-}
-
-// field returns a pointer to the User field of a (nil for other_mails).
-func (u *User) field(a attr) *string {
-	switch a {
-	case aUPN:
-		return &u.UserPrincipalName
-	case aMailNickname:
-		return &u.MailNickname
-	case aDisplayName:
-		return &u.DisplayName
-	case aGivenName:
-		return &u.GivenName
-	case aSurname:
-		return &u.Surname
-	case aJobTitle:
-		return &u.JobTitle
-	case aDepartment:
-		return &u.Department
-	case aCompanyName:
-		return &u.CompanyName
-	case aEmployeeID:
-		return &u.EmployeeID
-	case aOfficeLocation:
-		return &u.OfficeLocation
-	case aBusinessPhone:
-		return &u.BusinessPhone
-	case aMobilePhone:
-		return &u.MobilePhone
-	case aFaxNumber:
-		return &u.FaxNumber
-	case aStreetAddress:
-		return &u.StreetAddress
-	case aCity:
-		return &u.City
-	case aState:
-		return &u.State
-	case aPostalCode:
-		return &u.PostalCode
-	case aCountry:
-		return &u.Country
-	case aUsageLocation:
-		return &u.UsageLocation
-	case aPreferredLanguage:
-		return &u.PreferredLanguage
-	}
-	return nil
 }
 
 // utf16Len is the length of s in UTF-16 code units, the unit of Graph's
@@ -240,8 +153,8 @@ func checkUPN(upn string) []finding {
 		out = append(out, finding{fmt.Sprintf("user name %q: %q is not a valid domain name", upn, domain),
 			`use a domain of the tenant such as corp.com (or set domain to rewrite every address)`})
 	}
-	if n := utf16Len(upn); n > attrInfo[aUPN].limit {
-		out = append(out, finding{fmt.Sprintf("user name %q is %d characters long; the limit is %d", upn, n, attrInfo[aUPN].limit),
+	if n := utf16Len(upn); n > catalogue[aUPN].Limit {
+		out = append(out, finding{fmt.Sprintf("user name %q is %d characters long; the limit is %d", upn, n, catalogue[aUPN].Limit),
 			"shorten the alias"})
 	}
 	if n := utf16Len(local); n > maxUPNLocal {
@@ -317,51 +230,30 @@ func mailNicknameChar(c byte) bool {
 	return c > ' ' && c < 0x7F && strings.IndexByte(`@()\[]";:<>,`, c) < 0
 }
 
-// checkValue applies the Graph limits for attribute a to value v (not the
-// UPN). label names the column or option the value came from.
+// listWords are the words of a list attribute's messages; other lists say "values".
+var listWords = map[string]struct{ noun, tooMany, format string }{
+	userattr.OtherMails: {"address", "keep at most %d alternate addresses", "write alternate addresses as name@domain, separated by ;"},
+	userattr.Aliases:    {"alias", "keep at most %d aliases", "write aliases as name@domain, separated by ; or , or one per line"},
+}
+
+// checkValue applies the catalogue's rules for attribute a to value v (not the UPN): the kind's
+// split, the number of values, each value's length and syntax. label names the column or option
+// the value came from.
 func checkValue(a attr, v, label string) []finding {
+	info := catalogue[a]
+	if info.Kind == userattr.List && info.Split != "" {
+		return checkList(info, info.SplitCell(v), label)
+	}
+	// A string, or a list whose cell is one value (business_phones).
 	var out []finding
-	info := attrInfo[a]
-	switch a {
-	case aAliases:
-		vals := splitAliases(v)
-		if len(vals) > maxAliases {
-			out = append(out, finding{fmt.Sprintf("%s has %d aliases; Exchange Online allows %d per mailbox", label, len(vals), maxAliases),
-				"keep at most 298 aliases"})
-		}
-		for _, m := range vals {
-			if n := utf16Len(m); n > info.limit {
-				out = append(out, finding{fmt.Sprintf("%s: alias %q is %d characters long; the limit is %d", label, m, n, info.limit),
-					"shorten or remove the alias"})
-			} else if reason, ok := checkEmail(m); !ok {
-				out = append(out, finding{fmt.Sprintf("%s: %q is not an email address: %s", label, m, reason),
-					"write aliases as name@domain, separated by ; or , or one per line"})
-			}
-		}
-		return out
-	case aOtherMails:
-		vals := splitList(v)
-		if len(vals) > maxOtherMailsVals {
-			out = append(out, finding{fmt.Sprintf("%s has %d addresses; the limit is %d", label, len(vals), maxOtherMailsVals),
-				"keep at most 250 alternate addresses"})
-		}
-		for _, m := range vals {
-			if n := utf16Len(m); n > info.limit {
-				out = append(out, finding{fmt.Sprintf("%s: address %q is %d characters long; the limit is %d", label, m, n, info.limit),
-					"shorten or remove the address"})
-			} else if reason, ok := checkEmail(m); !ok {
-				out = append(out, finding{fmt.Sprintf("%s: %q is not an email address: %s", label, m, reason),
-					"write alternate addresses as name@domain, separated by ;"})
-			}
-		}
-		return out
-	case aUsageLocation:
+	switch info.Check {
+	case userattr.CheckCountryCode:
 		if !IsCountryCode(v) {
 			out = append(out, finding{fmt.Sprintf("usage location %q is not an ISO 3166-1 alpha-2 country code", v),
 				"use a two-letter code such as CN, HK, SG, US or GB"})
 		}
 		return out
-	case aPreferredLanguage:
+	case userattr.CheckLanguageTag:
 		ok := true
 		for _, r := range v {
 			if r >= utf8.RuneSelf || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-') {
@@ -378,7 +270,7 @@ func checkValue(a attr, v, label string) []finding {
 				"use a tag such as zh-CN or en-US"})
 		}
 		return out
-	case aMailNickname:
+	case userattr.CheckMailNickname:
 		for i := 0; i < len(v); i++ {
 			if !mailNicknameChar(v[i]) {
 				out = append(out, finding{fmt.Sprintf("mail nickname %q contains %q, which is not allowed", v, string(v[i])),
@@ -387,38 +279,38 @@ func checkValue(a attr, v, label string) []finding {
 			}
 		}
 	}
-	if info.limit > 0 {
-		if n := utf16Len(v); n > info.limit {
+	if info.Limit > 0 {
+		if n := utf16Len(v); n > info.Limit {
 			out = append(out, finding{
-				fmt.Sprintf("%s is %d characters long; Microsoft Graph allows at most %d for %s", label, n, info.limit, info.graph),
-				fmt.Sprintf("shorten it to %d characters", info.limit)})
+				fmt.Sprintf("%s is %d characters long; Microsoft Graph allows at most %d for %s", label, n, info.Limit, info.Graph),
+				fmt.Sprintf("shorten it to %d characters", info.Limit)})
 		}
 	}
 	return out
 }
 
-// splitList splits a list of addresses on ; and , and drops empty items.
-// splitAliases splits an Exmail 别名 cell: aliases separated by ; , (ASCII or full-width) or
-// line breaks.
-func splitAliases(v string) []string {
-	parts := strings.FieldsFunc(v, func(r rune) bool {
-		return r == ';' || r == ',' || r == '；' || r == '，' || r == '\n' || r == '\r'
-	})
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
+// checkList applies the rules of a list attribute to its values.
+func checkList(info userattr.Attr, vals []string, label string) []finding {
+	var out []finding
+	w, ok := listWords[info.Name]
+	if !ok {
+		w.noun, w.tooMany, w.format = "value", "keep at most %d values", "separate the values with ;"
 	}
-	return out
-}
-
-func splitList(v string) []string {
-	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '；' || r == '，' })
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+	if info.MaxValues > 0 && len(vals) > info.MaxValues {
+		msg := fmt.Sprintf("%s has %d %ses; the limit is %d", label, len(vals), w.noun, info.MaxValues)
+		if info.Name == userattr.Aliases {
+			msg = fmt.Sprintf("%s has %d aliases; Exchange Online allows %d per mailbox", label, len(vals), info.MaxValues)
+		}
+		out = append(out, finding{msg, fmt.Sprintf(w.tooMany, info.MaxValues)})
+	}
+	for _, m := range vals {
+		if n := utf16Len(m); info.Limit > 0 && n > info.Limit {
+			out = append(out, finding{fmt.Sprintf("%s: %s %q is %d characters long; the limit is %d", label, w.noun, m, n, info.Limit),
+				"shorten or remove the " + w.noun})
+		} else if info.Check == userattr.CheckEmails {
+			if reason, ok := checkEmail(m); !ok {
+				out = append(out, finding{fmt.Sprintf("%s: %q is not an email address: %s", label, m, reason), w.format})
+			}
 		}
 	}
 	return out

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 )
 
 // UserOptions says how to read a user CSV.
@@ -30,33 +32,15 @@ type UserOptions struct {
 	Defaults map[string]string
 }
 
-// User is one valid row of a user CSV, in Microsoft Graph terms.
+// User is one valid row of a user CSV, in the catalogue's terms ([userattr.All]): the attributes
+// the row gives (or that a default or a derivation fills), never an empty one.
 type User struct {
-	Line              int // physical line where the row starts
-	UserPrincipalName string
-	MailNickname      string
-	DisplayName       string
-	GivenName         string
-	Surname           string
-	JobTitle          string
-	Department        string
-	CompanyName       string
-	EmployeeID        string
-	OfficeLocation    string
-	BusinessPhone     string
-	MobilePhone       string
-	FaxNumber         string
-	StreetAddress     string
-	City              string
-	State             string
-	PostalCode        string
-	Country           string
-	UsageLocation     string
-	PreferredLanguage string
-	OtherMails        []string
-	// Aliases are the email aliases (Exmail 别名), nil when the file gives none.
-	Aliases []string
+	Line int // physical line where the row starts
+	userattr.Values
 }
+
+// UPN is the user's principal name.
+func (u User) UPN() string { return u.Get(userattr.UPN) }
 
 // UserResult is what [ParseUsers] found.
 type UserResult struct {
@@ -78,59 +62,50 @@ const (
 	FormatCustom = "custom"
 )
 
-// m365Template is the admin centre's "Add multiple users" header (16 columns;
-// the older 15-column template lacks "Alternate email address").
-var m365Template = []struct {
-	header string
-	a      attr
-}{
-	{"User Name", aUPN},
-	{"First Name", aGivenName},
-	{"Last Name", aSurname},
-	{"Display Name", aDisplayName},
-	{"Job Title", aJobTitle},
-	{"Department", aDepartment},
-	{"Office Number", aOfficeLocation},
-	{"Office Phone", aBusinessPhone},
-	{"Mobile Phone", aMobilePhone},
-	{"Fax", aFaxNumber},
-	{"Alternate email address", aOtherMails},
-	{"Address", aStreetAddress},
-	{"City", aCity},
-	{"State or Province", aState},
-	{"ZIP or Postal Code", aPostalCode},
-	{"Country or Region", aCountry},
-}
+// m365Template is the admin centre's "Add multiple users" header, in its order (16 columns; the
+// older 15-column template lacks "Alternate email address"). The catalogue's M365Header says which
+// attribute each column gives; the order matters for templates in other languages, read by position.
+var m365Template = []string{"User Name", "First Name", "Last Name", "Display Name", "Job Title", "Department",
+	"Office Number", "Office Phone", "Mobile Phone", "Fax", "Alternate email address", "Address", "City",
+	"State or Province", "ZIP or Postal Code", "Country or Region"}
 
 const m365AltEmailIndex = 10 // position of "Alternate email address" in m365Template
 
 // m365Keys maps normalised template headers to attributes.
-var m365Keys = func() map[string]attr {
-	m := make(map[string]attr, len(m365Template))
-	for _, t := range m365Template {
-		m[headerKey(t.header)] = t.a
+var m365Keys = headerMap(func(a userattr.Attr) []string {
+	if a.M365Header == "" {
+		return nil
 	}
-	return m
+	return []string{a.M365Header}
+})
+
+// m365Columns are the attributes of m365Template's columns, in its order.
+var m365Columns = func() []attr {
+	out := make([]attr, len(m365Template))
+	for i, h := range m365Template {
+		a, ok := m365Keys[headerKey(h)]
+		if !ok {
+			panic("usercsv: no attribute of the catalogue has the template header " + h)
+		}
+		out[i] = a
+	}
+	return out
 }()
 
-// exmailKeys maps the headers of a Tencent Exmail address-book export or
-// import template to attributes. Other columns (性别, 生日, 密码...) are
-// ignored. The admin-centre template has no alias column: 别名 is Exmail's only.
-var exmailKeys = map[string]attr{
-	"姓名":   aDisplayName,
-	"帐号":   aUPN,
-	"账号":   aUPN,
-	"邮箱":   aUPN,
-	"邮箱地址": aUPN,
-	"部门":   aDepartment,
-	"所属部门": aDepartment, // older import template
-	"职务":   aJobTitle,
-	"职位":   aJobTitle,
-	"手机":   aMobilePhone,
-	"电话":   aBusinessPhone,
-	"座机":   aBusinessPhone,
-	"编号":   aEmployeeID,
-	"别名":   aAliases,
+// exmailKeys maps the headers of a Tencent Exmail address-book export or import template to
+// attributes. Other columns (性别, 生日, 密码...) are ignored. The admin-centre template has no
+// alias column: 别名 is Exmail's only.
+var exmailKeys = headerMap(func(a userattr.Attr) []string { return a.ExmailHeaders })
+
+// headerMap maps the normalised headers that headers gives for each attribute to the attribute.
+func headerMap(headers func(userattr.Attr) []string) map[string]attr {
+	m := map[string]attr{}
+	for a := range numAttrs {
+		for _, h := range headers(catalogue[a]) {
+			m[headerKey(h)] = a
+		}
+	}
+	return m
 }
 
 // headerKey normalises a header for matching: lower case, without any white
@@ -228,21 +203,22 @@ type userParser struct {
 	format     string // requested, then detected
 	domain     string
 	columns    map[attr]string
-	colOrder   []attr // attributes of columns, sorted
-	defaults   [numAttrs]string
-	hasDefault [numAttrs]bool
+	colOrder   []attr   // attributes of columns, sorted
+	defaults   []string // by attr
+	hasDefault []bool
 
 	headers  []string // header cells as written, trimmed
 	labels   []string // headers quoted for messages
 	width    int
-	cols     [numAttrs][]int // field indexes per attribute, in preference order
-	seen     map[string]int  // lower-case UPN -> line
+	cols     [][]int        // field indexes per attribute, in preference order
+	seen     map[string]int // lower-case UPN -> line
 	problems []Problem
 }
 
 // newUserParser validates the options.
 func newUserParser(opts UserOptions) (*userParser, error) {
-	p := &userParser{name: opts.Name, seen: map[string]int{}}
+	p := &userParser{name: opts.Name, seen: map[string]int{},
+		defaults: make([]string, numAttrs), hasDefault: make([]bool, numAttrs), cols: make([][]int, numAttrs)}
 	if p.name == "" {
 		p.name = "content"
 	}
@@ -285,7 +261,7 @@ func newUserParser(opts UserOptions) (*userParser, error) {
 		switch {
 		case !ok:
 			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults: unknown attribute %q; known attributes: %s", name, strings.Join(Attributes(), ", "))))
-		case a == aUPN || a == aMailNickname:
+		case catalogue[a].NoDefault:
 			errs = append(errs, optErr("defaults", fmt.Sprintf("defaults.%s: a default cannot be given, the value must differ for every user", name)))
 		case v == "":
 		default:
@@ -396,7 +372,7 @@ func (p *userParser) mapHeader(h Record) bool {
 				if p.width == 15 && i >= m365AltEmailIndex {
 					t++
 				}
-				p.cols[m365Template[t].a] = append(p.cols[m365Template[t].a], i)
+				p.cols[m365Columns[t]] = append(p.cols[m365Columns[t]], i)
 				known[i] = true
 			}
 		} else {
@@ -431,7 +407,7 @@ func (p *userParser) mapHeader(h Record) bool {
 			}
 		}
 		if idx < 0 {
-			p.add(h.Line, 0, fmt.Sprintf("column %q (columns.%s) is not in the header; found %s", p.columns[a], attrInfo[a].name, p.foundHeaders()),
+			p.add(h.Line, 0, fmt.Sprintf("column %q (columns.%s) is not in the header; found %s", p.columns[a], catalogue[a].Name, p.foundHeaders()),
 				"correct the header name in columns, or the header of the file")
 			continue
 		}
@@ -483,7 +459,7 @@ func (p *userParser) label(a attr, src int) string {
 	if src >= 0 {
 		return p.labels[src]
 	}
-	return "defaults." + attrInfo[a].name
+	return "defaults." + catalogue[a].Name
 }
 
 // row checks one record and builds the user; ok is false when the row has a
@@ -506,8 +482,8 @@ func (p *userParser) row(rec Record) (User, bool) {
 	}
 
 	var (
-		vals [numAttrs]string
-		src  [numAttrs]int // field index of the value, -1 when none
+		vals = make([]string, numAttrs)
+		src  = make([]int, numAttrs) // field index of the value, -1 when none
 	)
 	for a := range numAttrs {
 		src[a] = -1
@@ -536,7 +512,7 @@ func (p *userParser) row(rec Record) (User, bool) {
 	if p.format == FormatExmail && vals[aDepartment] != "" {
 		vals[aDepartment] = lastSegment(vals[aDepartment])
 	}
-	var fromDefault [numAttrs]bool
+	fromDefault := make([]bool, numAttrs)
 	for a := range numAttrs {
 		if vals[a] == "" && p.hasDefault[a] {
 			vals[a], fromDefault[a] = p.defaults[a], true
@@ -634,21 +610,21 @@ func (p *userParser) row(rec Record) (User, bool) {
 	u := User{Line: rec.Line}
 	vals[aUPN] = upn
 	for a := range numAttrs {
-		if f := u.field(a); f != nil {
-			*f = vals[a]
+		switch {
+		case vals[a] == "":
+		case catalogue[a].Kind == userattr.List:
+			u.SetList(catalogue[a].Name, catalogue[a].SplitCell(vals[a]))
+		default:
+			u.Set(catalogue[a].Name, vals[a])
 		}
 	}
-	if vals[aOtherMails] != "" {
-		u.OtherMails = splitList(vals[aOtherMails])
-	}
-	if vals[aAliases] != "" {
-		u.Aliases = splitAliases(vals[aAliases])
+	if aliases := u.GetList(userattr.Aliases); srcDomain != "" {
 		// domain rewrites the aliases that share the user name's domain too (a staging
 		// rehearsal moves zs@contoso.com with zhang.san@contoso.com); aliases on the company's
 		// other domains keep theirs.
-		for i, a := range u.Aliases {
-			if at := strings.LastIndexByte(a, '@'); at >= 0 && srcDomain != "" && strings.EqualFold(a[at+1:], srcDomain) {
-				u.Aliases[i] = a[:at] + "@" + p.domain
+		for i, a := range aliases {
+			if at := strings.LastIndexByte(a, '@'); at >= 0 && strings.EqualFold(a[at+1:], srcDomain) {
+				aliases[i] = a[:at] + "@" + p.domain
 			}
 		}
 	}

@@ -1,0 +1,166 @@
+package provider
+
+import (
+	"context"
+	"sort"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
+	"github.com/m365-migration/terraform-provider-m365/internal/users"
+)
+
+// This file converts between Terraform values and internal/users: null is an absent (unmanaged)
+// attribute, unknown is listed in users.User.Unknown, "" and [] are given as empty. Which
+// attributes exist comes from the catalogue (internal/userattr).
+
+// stringList builds a known list, or null for nil.
+func stringList(v []string) types.List {
+	if v == nil {
+		return types.ListNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(v))
+	for i, s := range v {
+		elems[i] = types.StringValue(s)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+// isSet reports a known, non-null value.
+func isSet(v interface {
+	IsNull() bool
+	IsUnknown() bool
+}) bool {
+	return !v.IsNull() && !v.IsUnknown()
+}
+
+// elementStrings are the known string elements of a list or set, in order.
+func elementStrings(v attr.Value) []string {
+	var elems []attr.Value
+	switch c := v.(type) {
+	case types.List:
+		elems = c.Elements()
+	case types.Set:
+		elems = c.Elements()
+	}
+	out := make([]string, 0, len(elems))
+	for _, e := range elems {
+		if s, ok := e.(types.String); ok && isSet(s) {
+			out = append(out, s.ValueString())
+		}
+	}
+	return out
+}
+
+// putAttr adds Terraform value v of attribute a to u.
+func putAttr(u *users.User, a userattr.Attr, v attr.Value) {
+	switch {
+	case v == nil || v.IsNull():
+	case v.IsUnknown():
+		u.Unknown = append(u.Unknown, a.Name)
+		sort.Strings(u.Unknown)
+	case a.Kind == userattr.List:
+		u.SetList(a.Name, elementStrings(v))
+	default:
+		if s, ok := v.(types.String); ok {
+			u.Set(a.Name, s.ValueString())
+		}
+	}
+}
+
+// attrValue is attribute a of u as a Terraform value of type t (a string, a list or a set).
+func attrValue(u users.User, a userattr.Attr, t attr.Type) attr.Value {
+	unknown := u.IsUnknown(a.Name)
+	switch t.(type) {
+	case basetypes.SetType:
+		if unknown {
+			return types.SetUnknown(types.StringType)
+		}
+		if l, ok := u.LookupList(a.Name); ok {
+			return stringSet(l)
+		}
+		return types.SetNull(types.StringType)
+	case basetypes.ListType:
+		if unknown {
+			return types.ListUnknown(types.StringType)
+		}
+		if l, ok := u.LookupList(a.Name); ok {
+			return stringList(append([]string{}, l...))
+		}
+		return types.ListNull(types.StringType)
+	}
+	if unknown {
+		return types.StringUnknown()
+	}
+	if s, ok := u.Lookup(a.Name); ok {
+		return types.StringValue(s)
+	}
+	return types.StringNull()
+}
+
+// m365_user's attributes of the catalogue are every attribute written through Graph; its aliases
+// (written through Exchange) are a set of its own model.
+func isUserResourceAttr(name string) bool {
+	a, ok := userattr.ByName(name)
+	return ok && a.Name == name && a.Graph != ""
+}
+
+// getUserModel reads a plan, state or configuration of m365_user: the catalogue's attributes into
+// m.User, the others into the struct.
+func getUserModel(ctx context.Context, get func(context.Context, any) diag.Diagnostics, m *userResourceModel) diag.Diagnostics {
+	var obj types.Object
+	diags := get(ctx, &obj)
+	if diags.HasError() {
+		return diags
+	}
+	rest, restTypes := map[string]attr.Value{}, map[string]attr.Type{}
+	allTypes := obj.AttributeTypes(ctx)
+	var u users.User
+	for name, v := range obj.Attributes() {
+		if isUserResourceAttr(name) {
+			a, _ := userattr.ByName(name)
+			putAttr(&u, a, v)
+			continue
+		}
+		rest[name], restTypes[name] = v, allTypes[name]
+	}
+	o, d := types.ObjectValue(restTypes, rest)
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	diags.Append(o.As(ctx, m, basetypes.ObjectAsOptions{})...)
+	m.User = u
+	return diags
+}
+
+// setUserModel writes m to a plan or state whose schema has type schemaType.
+func setUserModel(ctx context.Context, schemaType attr.Type, set func(context.Context, any) diag.Diagnostics, m *userResourceModel) diag.Diagnostics {
+	all := schemaType.(attr.TypeWithAttributeTypes).AttributeTypes()
+	restTypes := map[string]attr.Type{}
+	for name, t := range all {
+		if !isUserResourceAttr(name) {
+			restTypes[name] = t
+		}
+	}
+	o, diags := types.ObjectValueFrom(ctx, restTypes, m)
+	if diags.HasError() {
+		return diags
+	}
+	vals := o.Attributes()
+	for name, t := range all {
+		if isUserResourceAttr(name) {
+			a, _ := userattr.ByName(name)
+			vals[name] = attrValue(m.User, a, t)
+		}
+	}
+	full, d := types.ObjectValue(all, vals)
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	return append(diags, set(ctx, full)...)
+}
