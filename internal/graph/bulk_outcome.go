@@ -11,6 +11,7 @@ import (
 	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/httpx"
@@ -28,9 +29,56 @@ const (
 	resFatal
 )
 
-// handle applies the answers of one batch to its ops and adapts the concurrency.
+// stepAnswer is the answer to one sub-request, or what stands for it when the $batch POST failed
+// as a whole.
+type stepAnswer struct {
+	status  int
+	body    []byte
+	wait    time.Duration // Retry-After, -1 when absent
+	outcome stepResult
+}
+
+// batchTally is what one $batch answer says across its sub-requests: the answer of each step, the
+// 429s, the longest waits asked for, whether the service had trouble (5xx or no answer) and the
+// highest x-ms-throttle-limit-percentage (https://learn.microsoft.com/graph/throttling).
+type batchTally struct {
+	answers       map[*bulkStep]stepAnswer
+	throttled     int           // 429s: of the $batch POST (retried or final) and of sub-requests
+	longest       time.Duration // longest wait of a throttled or failed sub-request
+	longest429    time.Duration // longest wait of a throttled sub-request
+	serverTrouble bool
+	pct           float64
+}
+
+// handle applies the answers of one batch to its ops and adapts the concurrency: the answers
+// are read (batchFailed for a $batch POST that failed as a whole, readAnswers otherwise), the
+// waits they ask for are added up (addWaits), each op is settled (settle) and the AIMD controller
+// is fed (adapt).
 func (r *bulkRun) handle(out *batchOutcome) {
 	now := time.Now()
+	r.release(out)
+	t := &batchTally{answers: make(map[*bulkStep]stepAnswer, len(out.steps)), throttled: out.transportThrottles()}
+	if out.err != nil {
+		if !r.batchFailed(out, t) {
+			return
+		}
+	} else {
+		r.readAnswers(out, t, now)
+	}
+	t.addWaits(out)
+	byOp := map[*bulkOp][]sentStep{}
+	for _, st := range out.steps {
+		byOp[st.op] = append(byOp[st.op], st)
+	}
+	for _, bo := range out.ops {
+		r.settle(bo, byOp[bo], out.launched, t, now)
+	}
+	r.adapt(out.launched, t, now)
+}
+
+// release ends what held back while the batch was in flight: its ops may be sent again, the run
+// is warm (the first batch is back) and a probe batch no longer blocks the deferred steps.
+func (r *bulkRun) release(out *batchOutcome) {
 	r.warm = true
 	if out.probe {
 		r.probing = false
@@ -38,201 +86,209 @@ func (r *bulkRun) handle(out *batchOutcome) {
 	for _, bo := range out.ops {
 		bo.busy = false
 	}
+}
+
+// transportThrottles counts the 429s of the $batch POST itself that the transport retried.
+func (out *batchOutcome) transportThrottles() int {
 	out.mu.Lock()
+	defer out.mu.Unlock()
 	throttled := 0
 	for _, st := range out.retried {
 		if st == http.StatusTooManyRequests {
 			throttled++
 		}
 	}
-	out.mu.Unlock()
+	return throttled
+}
 
-	var longest, longest429 time.Duration
-	serverTrouble := false
-	pct := 0.0
-	type answer struct {
-		status  int
-		body    []byte
-		wait    time.Duration // Retry-After, -1 when absent
-		outcome stepResult
+// batchFailed handles a $batch POST that failed as a whole (no answer, or an error status after
+// the transport's own retries; https://learn.microsoft.com/graph/json-batching): every step it
+// carried gets the same answer, and a batch the service refused gives its write tokens back. It
+// reports false when the answers are not to be applied: the context ended (the ops stay pending
+// and the loop ends them), or Graph refused the dependsOn pattern and the run switches to one
+// sequential chain per batch (the ops are sent again at once).
+func (r *bulkRun) batchFailed(out *batchOutcome, t *batchTally) bool {
+	if errors.Is(out.err, context.Canceled) || errors.Is(out.err, context.DeadlineExceeded) {
+		return false // the ops stay pending; the loop ends them
 	}
-	answers := make(map[*bulkStep]answer, len(out.steps))
-
-	if out.err != nil {
-		if errors.Is(out.err, context.Canceled) || errors.Is(out.err, context.DeadlineExceeded) {
-			return // the ops stay pending; the loop ends them
-		}
-		status, wait, code, msg := outerStatus(out.err)
-		if (status >= 400 && status < 500) || status == http.StatusServiceUnavailable {
-			r.refund(out.taken) // the service refused the batch as a whole: none of it ran
-		}
-		if status == http.StatusBadRequest && !r.serial && dependencyPatternRejected(msg) {
-			r.serial = true
-			r.c.memory().setSerialBatches()
-			return // sent again as one chain, at once
-		}
-		res := resServer // no answer, or 5xx after the transport's own retries
-		switch {
-		case status == http.StatusTooManyRequests:
-			res = resThrottle
-			throttled++
-		case status >= 400 && status < 500:
-			res = resFatal // the service refused the batch as such: sending it again changes nothing
-		}
-		if code == "" {
-			code = "BatchFailed"
-		}
-		body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": "the $batch request failed: " + msg}})
-		for _, st := range out.steps {
-			answers[st.step] = answer{status: status, body: body, wait: wait, outcome: res}
-		}
-	} else {
-		for _, st := range out.steps {
-			a := answer{wait: -1}
-			item := out.resp.GetResponseById(st.id)
-			if item == nil || item.GetStatus() == nil {
-				a.status, a.outcome = http.StatusBadGateway, resServer
-				a.body = []byte(`{"error":{"code":"NoResponse","message":"the $batch answer has no response for this request"}}`)
-				answers[st.step] = a
-				continue
-			}
-			a.status = int(*item.GetStatus())
-			hdr := http.Header{}
-			for k, v := range item.GetHeaders() {
-				hdr.Set(k, v)
-			}
-			a.wait = httpx.RetryAfter(hdr, now)
-			if v := hdr.Get("x-ms-throttle-limit-percentage"); v != "" {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					pct = math.Max(pct, f)
-				}
-			}
-			if b := item.GetBody(); b != nil {
-				a.body, _ = json.Marshal(b)
-			}
-			a.outcome = classify(st.op, st.step, a.status)
-			answers[st.step] = a
-			if notCarriedOut(a.status) {
-				r.refund(1)
-			}
-		}
+	status, wait, code, msg := outerStatus(out.err)
+	if (status >= 400 && status < 500) || status == http.StatusServiceUnavailable {
+		r.refund(out.taken) // the service refused the batch as a whole: none of it ran
 	}
-
-	// Waits: every throttled, failed or not-run sub-request waits for the batch's longest
-	// Retry-After (or backoff); lag has its own backoff.
+	if status == http.StatusBadRequest && !r.serial && dependencyPatternRejected(msg) {
+		r.serial = true
+		r.c.memory().setSerialBatches()
+		return false // sent again as one chain, at once
+	}
+	res := resServer // no answer, or 5xx after the transport's own retries
+	switch {
+	case status == http.StatusTooManyRequests:
+		res = resThrottle
+		t.throttled++
+	case status >= 400 && status < 500:
+		res = resFatal // the service refused the batch as such: sending it again changes nothing
+	}
+	if code == "" {
+		code = "BatchFailed"
+	}
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": "the $batch request failed: " + msg}})
 	for _, st := range out.steps {
-		a := answers[st.step]
+		t.answers[st.step] = stepAnswer{status: status, body: body, wait: wait, outcome: res}
+	}
+	return true
+}
+
+// readAnswers reads the answer of every sub-request of a $batch that came back and gives back
+// the write tokens of those the service did not carry out.
+func (r *bulkRun) readAnswers(out *batchOutcome, t *batchTally, now time.Time) {
+	for _, st := range out.steps {
+		item := out.resp.GetResponseById(st.id)
+		if item == nil || item.GetStatus() == nil {
+			t.answers[st.step] = stepAnswer{status: http.StatusBadGateway, wait: -1, outcome: resServer,
+				body: []byte(`{"error":{"code":"NoResponse","message":"the $batch answer has no response for this request"}}`)}
+			continue
+		}
+		a := t.read(st, item, now)
+		t.answers[st.step] = a
+		if notCarriedOut(a.status) {
+			r.refund(1)
+		}
+	}
+}
+
+// read turns the response of one sub-request into its answer: status, Retry-After
+// (https://learn.microsoft.com/graph/throttling), body and what Bulk does next; it keeps the
+// highest x-ms-throttle-limit-percentage seen.
+func (t *batchTally) read(st sentStep, item msgraphcore.BatchItem, now time.Time) stepAnswer {
+	a := stepAnswer{wait: -1}
+	a.status = int(*item.GetStatus())
+	hdr := http.Header{}
+	for k, v := range item.GetHeaders() {
+		hdr.Set(k, v)
+	}
+	a.wait = httpx.RetryAfter(hdr, now)
+	if v := hdr.Get("x-ms-throttle-limit-percentage"); v != "" {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			t.pct = math.Max(t.pct, f)
+		}
+	}
+	if b := item.GetBody(); b != nil {
+		a.body, _ = json.Marshal(b)
+	}
+	a.outcome = classify(st.op, st.step, a.status)
+	return a
+}
+
+// addWaits counts the throttled and failed sub-requests against their ops and finds the waits
+// they ask for: every throttled, failed or not-run sub-request waits for the batch's longest
+// Retry-After (or backoff, when the answer has none); lag has its own backoff (see lagged).
+func (t *batchTally) addWaits(out *batchOutcome) {
+	for _, st := range out.steps {
+		a := t.answers[st.step]
 		switch a.outcome {
 		case resThrottle:
 			st.op.n429++
 			if a.status == http.StatusTooManyRequests && out.err == nil {
-				throttled++
+				t.throttled++
 			}
 			w := a.wait
 			if w < 0 {
 				w = backoffFor(time.Second, st.op.n429)
 			}
-			longest, longest429 = max(longest, w), max(longest429, w)
+			t.longest, t.longest429 = max(t.longest, w), max(t.longest429, w)
 		case resServer:
-			serverTrouble = true
+			t.serverTrouble = true
 			st.op.n5xx++
 			w := a.wait
 			if w < 0 {
 				w = backoffFor(firstBackoff, st.op.n5xx)
 			}
-			longest = max(longest, w)
+			t.longest = max(t.longest, w)
 		}
 	}
+}
 
-	byOp := map[*bulkOp][]sentStep{}
-	for _, st := range out.steps {
-		byOp[st.op] = append(byOp[st.op], st)
-	}
-	for _, bo := range out.ops {
-		var fatal error
-		var lagWait time.Duration
-		retry := false
-		for _, st := range byOp[bo] {
-			a := answers[st.step]
-			switch a.outcome {
-			case resOK:
-				if st.step.kind != stepCreate && r.lagDelay > 0 && !bo.createdAt.IsZero() && bo.createdAt.Before(out.launched) {
-					r.lagConfirmed = true // sent after waiting lagDelay, and it worked
-				}
-				if err := r.succeeded(bo, st.step, a.body); err != nil {
-					fatal = err
-				}
-			case resLag:
-				bo.n404++
-				if bo.n404 > maxLagRetries {
-					fatal = errorFromBody(bo.describe(st.step.kind), a.status, a.body, 0)
-					break
-				}
-				r.learnLag(bo, out.launched)
-				lagWait = max(lagWait, backoffFor(firstBackoff, bo.n404))
-				if !bo.createdAt.IsZero() {
-					lagWait = max(lagWait, bo.createdAt.Add(r.lagDelay).Sub(now))
-				}
-				retry = true
-			case resThrottle:
-				if bo.n429 > maxThrottleRetries {
-					fatal = errorFromBody(bo.describe(st.step.kind), a.status, a.body, a.wait)
-				}
-				retry = true
-			case resServer:
-				if bo.n5xx >= maxServerAttempts {
-					fatal = errorFromBody(bo.describe(st.step.kind), a.status, a.body, a.wait)
-				}
-				retry = true
-			case resNotRun:
-				retry = true
-			case resFatal:
-				fatal = errorFromBody(bo.describe(st.step.kind), a.status, a.body, 0)
-			}
-			if fatal != nil {
-				break
-			}
-		}
-		switch {
-		case fatal != nil:
-			bo.err = fatal
-			r.finish(bo)
-		case len(bo.steps) == 0:
-			r.finish(bo)
-		case retry:
-			wait := lagWait
-			for _, st := range byOp[bo] {
-				if o := answers[st.step].outcome; o == resThrottle || o == resServer || o == resNotRun {
-					wait = max(wait, longest)
-				}
-			}
-			bo.notBefore = now.Add(wait)
-		case !bo.createdAt.IsZero() && r.lagDelay > 0:
-			// The create went alone: what follows it waits for the lag seen so far.
-			bo.notBefore = bo.createdAt.Add(r.lagDelay)
+// settle applies the answers of one op's steps, in order, until one ends the op, then finishes
+// the op (failed for good, or nothing left to do) or sets when it goes next: a step to send again
+// waits for its lag backoff and, if throttled, failed or not run, for the batch's longest wait;
+// the steps after a create that went alone wait for the lag seen so far.
+func (r *bulkRun) settle(bo *bulkOp, steps []sentStep, launched time.Time, t *batchTally, now time.Time) {
+	var fatal error
+	var lagWait time.Duration
+	retry := false
+	for _, st := range steps {
+		wait, again, err := r.applyAnswer(bo, st.step, t.answers[st.step], launched, now)
+		lagWait, retry = max(lagWait, wait), retry || again
+		if err != nil {
+			fatal = err
+			break
 		}
 	}
-
-	// AIMD.
-	r.stats.Throttled += throttled
 	switch {
-	case throttled > 0:
-		if out.launched.After(r.lastDecrease) {
-			r.limit = max(1, r.limit/2)
-			r.lastDecrease = now
+	case fatal != nil:
+		bo.err = fatal
+		r.finish(bo)
+	case len(bo.steps) == 0:
+		r.finish(bo)
+	case retry:
+		wait := lagWait
+		for _, st := range steps {
+			if o := t.answers[st.step].outcome; o == resThrottle || o == resServer || o == resNotRun {
+				wait = max(wait, t.longest)
+			}
 		}
-		r.pauseUntil = maxTime(r.pauseUntil, now.Add(longest429))
-	case serverTrouble:
-		// hold
-	case pct >= slowDownPercentage:
-		if r.bucket == nil && r.limit > 1 {
-			r.limit--
-		}
-	case pct > holdPercentage:
-		// hold
-	default:
-		r.limit = min(r.limit+1, maxConcurrency)
+		bo.notBefore = now.Add(wait)
+	case !bo.createdAt.IsZero() && r.lagDelay > 0:
+		// The create went alone: what follows it waits for the lag seen so far.
+		bo.notBefore = bo.createdAt.Add(r.lagDelay)
 	}
+}
+
+// applyAnswer applies the answer of one step to its op. It returns how long read-after-write
+// lag asks the op to wait, whether the step is to be sent again, and the error that ends the op
+// (a refusal, a failure the retries did not overcome, or a create whose answer cannot be read).
+func (r *bulkRun) applyAnswer(bo *bulkOp, st *bulkStep, a stepAnswer, launched, now time.Time) (time.Duration, bool, error) {
+	switch a.outcome {
+	case resOK:
+		if st.kind != stepCreate && r.lagDelay > 0 && !bo.createdAt.IsZero() && bo.createdAt.Before(launched) {
+			r.lagConfirmed = true // sent after waiting lagDelay, and it worked
+		}
+		return 0, false, r.succeeded(bo, st, a.body)
+	case resLag:
+		return r.lagged(bo, st, a, launched, now)
+	case resThrottle:
+		if bo.n429 > maxThrottleRetries {
+			return 0, true, errorFromBody(bo.describe(st.kind), a.status, a.body, a.wait)
+		}
+		return 0, true, nil
+	case resServer:
+		if bo.n5xx >= maxServerAttempts {
+			return 0, true, errorFromBody(bo.describe(st.kind), a.status, a.body, a.wait)
+		}
+		return 0, true, nil
+	case resNotRun:
+		return 0, true, nil
+	case resFatal:
+		return 0, false, errorFromBody(bo.describe(st.kind), a.status, a.body, 0)
+	}
+	return 0, false, nil
+}
+
+// lagged handles a 404 on a user just created (read-after-write lag,
+// https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/):
+// the step goes again after a backoff, and no earlier than lagDelay (learnt from this answer too)
+// after the create; after maxLagRetries such answers the op fails with the 404.
+func (r *bulkRun) lagged(bo *bulkOp, st *bulkStep, a stepAnswer, launched, now time.Time) (time.Duration, bool, error) {
+	bo.n404++
+	if bo.n404 > maxLagRetries {
+		return 0, false, errorFromBody(bo.describe(st.kind), a.status, a.body, 0)
+	}
+	r.learnLag(bo, launched)
+	wait := backoffFor(firstBackoff, bo.n404)
+	if !bo.createdAt.IsZero() {
+		wait = max(wait, bo.createdAt.Add(r.lagDelay).Sub(now))
+	}
+	return wait, true, nil
 }
 
 // classify maps the status of a sub-request to what Bulk does next.
@@ -279,22 +335,6 @@ func (r *bulkRun) succeeded(bo *bulkOp, st *bulkStep, body []byte) error {
 		}
 	}
 	return nil
-}
-
-// notCarriedOut reports a sub-request answer that means the service did not carry the write out:
-// 424 (a request it depends on failed, so it never ran), 429 and 503 (refused before any work).
-// Whether Entra counts refused writes against its write quota is UNCONFIRMED (the fake does
-// not); if it does, it answers 429 WriteLimitExceeded with Retry-After, which Bulk honours, so
-// giving the token back costs at worst one throttled round.
-func notCarriedOut(status int) bool {
-	return status == http.StatusFailedDependency || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
-}
-
-// refund gives n write tokens back to the bucket, if there is one.
-func (r *bulkRun) refund(n int) {
-	if r.bucket != nil && n > 0 {
-		r.bucket.give(n, time.Now())
-	}
 }
 
 // applyLicences is have + add - remove (by SKU id, case-insensitive).

@@ -24,6 +24,51 @@ func (r *bulkRun) learnLag(bo *bulkOp, launched time.Time) {
 	r.lagConfirmed = false
 }
 
+// notCarriedOut reports a sub-request answer that means the service did not carry the write out:
+// 424 (a request it depends on failed, so it never ran), 429 and 503 (refused before any work).
+// Whether Entra counts refused writes against its write quota is UNCONFIRMED (the fake does
+// not); if it does, it answers 429 WriteLimitExceeded with Retry-After, which Bulk honours, so
+// giving the token back costs at worst one throttled round.
+func notCarriedOut(status int) bool {
+	return status == http.StatusFailedDependency || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}
+
+// refund gives n write tokens back to the bucket, if there is one.
+func (r *bulkRun) refund(n int) {
+	if r.bucket != nil && n > 0 {
+		r.bucket.give(n, time.Now())
+	}
+}
+
+// adapt is the AIMD controller of the concurrency, fed with the tally of one batch: on any 429
+// the limit is halved (once per congestion event: not again for batches launched before the last
+// decrease) and the run pauses for the longest wait (Retry-After or backoff) of the throttled steps; 5xx
+// trouble holds it; otherwise x-ms-throttle-limit-percentage
+// (https://learn.microsoft.com/graph/throttling) at slowDownPercentage or more takes one away
+// (unless the write bucket paces the run), above holdPercentage holds it, and below it a clean
+// batch adds one, up to maxConcurrency.
+func (r *bulkRun) adapt(launched time.Time, t *batchTally, now time.Time) {
+	r.stats.Throttled += t.throttled
+	switch {
+	case t.throttled > 0:
+		if launched.After(r.lastDecrease) {
+			r.limit = max(1, r.limit/2)
+			r.lastDecrease = now
+		}
+		r.pauseUntil = maxTime(r.pauseUntil, now.Add(t.longest429))
+	case t.serverTrouble:
+		// hold
+	case t.pct >= slowDownPercentage:
+		if r.bucket == nil && r.limit > 1 {
+			r.limit--
+		}
+	case t.pct > holdPercentage:
+		// hold
+	default:
+		r.limit = min(r.limit+1, maxConcurrency)
+	}
+}
+
 func headerRetryAfter(h *abstractions.ResponseHeaders) time.Duration {
 	if h == nil {
 		return -1
