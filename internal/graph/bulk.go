@@ -82,6 +82,7 @@ const (
 	holdPercentage     = 0.8  // x-ms-throttle-limit-percentage above which concurrency stops growing
 )
 
+// init registers Graph's error mappings for the $batch POST.
 func init() {
 	// Map a failed $batch POST to Graph's error type, like every other request (the SDK
 	// registers nothing for it). An error means someone registered it already: fine.

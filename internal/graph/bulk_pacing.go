@@ -69,6 +69,8 @@ func (r *bulkRun) adapt(launched time.Time, t *batchTally, now time.Time) {
 	}
 }
 
+// headerRetryAfter reads the Retry-After of a failed request's headers
+// (https://learn.microsoft.com/graph/throttling), -1 when absent.
 func headerRetryAfter(h *abstractions.ResponseHeaders) time.Duration {
 	if h == nil {
 		return -1
@@ -90,6 +92,7 @@ func backoffFor(base time.Duration, n int) time.Duration {
 	return min(base<<min(n-1, 10), maxBackoff)
 }
 
+// maxTime is the later of a and b.
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
@@ -110,6 +113,7 @@ type tokenBucket struct {
 	last     time.Time
 }
 
+// newTokenBucket returns a full bucket for quota writes per window.
 func newTokenBucket(quota int, window time.Duration) *tokenBucket {
 	q := float64(quota)
 	burst := math.Max(2, math.Floor(q*(1-quotaShare)))
@@ -118,6 +122,7 @@ func newTokenBucket(quota int, window time.Duration) *tokenBucket {
 	return &tokenBucket{rate: (q - burst) / (window + jitter).Seconds(), capacity: burst, tokens: burst, last: time.Now()}
 }
 
+// refill adds the tokens earned since the last refill (never above capacity); b.mu is held.
 func (b *tokenBucket) refill(now time.Time) {
 	if now.After(b.last) {
 		b.tokens = math.Min(b.capacity, b.tokens+now.Sub(b.last).Seconds()*b.rate)

@@ -61,6 +61,7 @@ type bulkRun struct {
 	warm bool
 }
 
+// finish marks bo done and reports the progress.
 func (r *bulkRun) finish(bo *bulkOp) {
 	bo.done = true
 	r.done++
@@ -237,34 +238,7 @@ func (r *bulkRun) readyOps(now time.Time) ([]*bulkOp, time.Time) {
 func (r *bulkRun) build(chosen []*bulkOp) (*batchOutcome, error) {
 	br := msgraphcore.NewBatchRequest(r.c.adapter)
 	out := &batchOutcome{br: br, ops: chosen, launched: time.Now()}
-	type pending struct {
-		bo   *bulkOp
-		step *bulkStep
-	}
-	var order []pending
-	// Dependencies are only needed when an op sends two steps; a batch of single steps is fully
-	// parallel, which Graph accepts in any case, and one failure does not fail the rest.
-	chain := false
-	for _, bo := range chosen {
-		chain = chain || (r.serial && len(r.sendable(bo)) > 1)
-	}
-	if chain {
-		// One chain: every first step, then every second step.
-		for _, bo := range chosen {
-			order = append(order, pending{bo: bo, step: r.sendable(bo)[0]})
-		}
-		for _, bo := range chosen {
-			if steps := r.sendable(bo); len(steps) > 1 {
-				order = append(order, pending{bo: bo, step: steps[1]})
-			}
-		}
-	} else {
-		for _, bo := range chosen {
-			for _, st := range r.sendable(bo) {
-				order = append(order, pending{bo: bo, step: st})
-			}
-		}
-	}
+	order, chain := r.stepOrder(chosen)
 	firstItem := map[*bulkOp]msgraphcore.BatchItem{}
 	var prev msgraphcore.BatchItem
 	for _, p := range order {
@@ -307,6 +281,42 @@ func (r *bulkRun) build(chosen []*bulkOp) (*batchOutcome, error) {
 	return out, nil
 }
 
+// pendingStep is a step chosen for the batch being built.
+type pendingStep struct {
+	bo   *bulkOp
+	step *bulkStep
+}
+
+// stepOrder lists the sendable steps of the chosen ops in the order build adds them, and whether
+// they form one sequential chain (https://learn.microsoft.com/graph/json-batching).
+func (r *bulkRun) stepOrder(chosen []*bulkOp) ([]pendingStep, bool) {
+	var order []pendingStep
+	// Dependencies are only needed when an op sends two steps; a batch of single steps is fully
+	// parallel, which Graph accepts in any case, and one failure does not fail the rest.
+	chain := false
+	for _, bo := range chosen {
+		chain = chain || (r.serial && len(r.sendable(bo)) > 1)
+	}
+	if chain {
+		// One chain: every first step, then every second step.
+		for _, bo := range chosen {
+			order = append(order, pendingStep{bo: bo, step: r.sendable(bo)[0]})
+		}
+		for _, bo := range chosen {
+			if steps := r.sendable(bo); len(steps) > 1 {
+				order = append(order, pendingStep{bo: bo, step: steps[1]})
+			}
+		}
+	} else {
+		for _, bo := range chosen {
+			for _, st := range r.sendable(bo) {
+				order = append(order, pendingStep{bo: bo, step: st})
+			}
+		}
+	}
+	return order, chain
+}
+
 // request builds the sub-request of one step. Until the create has succeeded the user is
 // addressed by UPN (the licence of a create in the same batch), afterwards by id.
 func (r *bulkRun) request(bo *bulkOp, st *bulkStep) (*abstractions.RequestInformation, error) {
@@ -343,6 +353,7 @@ type retryObserverKey struct{}
 // retryObserver is told about every on-the-wire retry of a request made with its context.
 type retryObserver func(status int, wait time.Duration)
 
+// withRetryObserver returns ctx with fn as its retry observer.
 func withRetryObserver(ctx context.Context, fn retryObserver) context.Context {
 	return context.WithValue(ctx, retryObserverKey{}, fn)
 }
