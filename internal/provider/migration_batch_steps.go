@@ -19,8 +19,9 @@ import (
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
-// The steps of m365_migration_batch's Create and Update: mailbox readiness, submission, the
-// waits, and the refresh of the state.
+// The steps of m365_migration_batch's Create and Update: mailbox readiness, the preflight logins,
+// submission, membership changes, stopping, starting and syncing now, the waits, and the refresh
+// of the state. The orchestration itself is internal/exchange's; here are the diagnostics.
 
 func (r *migrationBatchResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan migrationBatchModel
