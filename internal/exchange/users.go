@@ -234,3 +234,15 @@ func ClassifyMigrationFailure(text string) MigrationFailure {
 	}
 	return FailureOther
 }
+
+// UserFailed reports a migration user whose migration failed: StatusSummary Failed, or a Status
+// that ends in Failed (Failed, IncrementalFailed, CompletionFailed).
+func UserFailed(status, statusSummary string) bool {
+	return strings.EqualFold(statusSummary, "Failed") || strings.HasSuffix(strings.ToLower(status), "failed")
+}
+
+// UserSynced reports a migration user whose initial sync is over: StatusSummary Synced or
+// Completed.
+func UserSynced(statusSummary string) bool {
+	return strings.EqualFold(statusSummary, "Synced") || strings.EqualFold(statusSummary, "Completed")
+}

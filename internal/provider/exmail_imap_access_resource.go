@@ -295,3 +295,18 @@ func (r *exmailIMAPAccessResource) Delete(ctx context.Context, req resource.Dele
 	prev := prevMap(state.Previous)
 	r.restore(ctx, c, sortedKeys(prev), prev, &resp.Diagnostics)
 }
+
+// difference returns the elements of a that are not in b (case-insensitive), in a's order.
+func difference(a, b []string) []string {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[strings.ToLower(s)] = true
+	}
+	var out []string
+	for _, s := range a {
+		if !in[strings.ToLower(s)] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -105,12 +105,12 @@ func (r *migrationBatchResource) ModifyPlan(ctx context.Context, req resource.Mo
 	r.checkTargets(ctx, plan, c, &resp.Diagnostics)
 	added := emails
 	if !creating {
-		added = difference(emails, listStrings(state.Members))
+		added = exchange.PlanMembership(emails, listStrings(state.Members), false).Added
 	}
 	if len(added) == 0 {
 		return
 	}
-	holders, err := r.otherBatches(ctx, added, name)
+	holders, err := r.clients.Exchange.MigrationUsersInOtherBatches(ctx, added, name)
 	if err != nil {
 		diagtext.APIError(&resp.Diagnostics, "Cannot Check Migration Users", "checking at plan time whether the batch's new users are already in other batches (Get-MigrationUser)",
 			err, migrationPermissions, "")

@@ -38,14 +38,10 @@ type batchUser struct {
 
 // failed reports a user whose migration failed (StatusSummary Failed, or Status Failed /
 // IncrementalFailed / CompletionFailed).
-func (u batchUser) failed() bool {
-	return strings.EqualFold(u.StatusSummary, "Failed") || strings.HasSuffix(strings.ToLower(u.Status), "failed")
-}
+func (u batchUser) failed() bool { return exchange.UserFailed(u.Status, u.StatusSummary) }
 
 // synced reports a user whose initial sync is over (Synced or Completed).
-func (u batchUser) synced() bool {
-	return strings.EqualFold(u.StatusSummary, "Synced") || strings.EqualFold(u.StatusSummary, "Completed")
-}
+func (u batchUser) synced() bool { return exchange.UserSynced(u.StatusSummary) }
 
 // batchReport is a batch and its users, keyed by lower-case address.
 type batchReport struct {
@@ -237,4 +233,29 @@ func countsFromValue(o types.Object) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// fillBatchUnknowns replaces computed unknowns by empty values, so that state can be saved after a
+// partial failure.
+func fillBatchUnknowns(m *migrationBatchModel) {
+	if m.Members.IsUnknown() {
+		m.Members = sortedList(nil)
+	}
+	if m.MembersSHA256.IsUnknown() {
+		m.MembersSHA256 = types.StringValue(emailListHash(nil))
+	}
+	if m.BatchGUID.IsUnknown() {
+		m.BatchGUID = types.StringValue("")
+	}
+	if m.Status.IsUnknown() {
+		m.Status = types.StringValue("")
+	}
+	if m.Counts.IsUnknown() {
+		zero := types.Int64Value(0)
+		m.Counts = types.ObjectValueMust(batchCountsAttrTypes, map[string]attr.Value{
+			"total": zero, "active": zero, "stopped": zero, "synced": zero, "failed": zero, "finalized": zero, "pending": zero})
+	}
+	if m.Users.IsUnknown() {
+		m.Users = types.MapValueMust(types.ObjectType{AttrTypes: batchUserAttrTypes}, map[string]attr.Value{})
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -21,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -50,13 +48,6 @@ const (
 	waitForNone   = "none"
 	waitForSynced = "synced"
 )
-
-// perEmailLookupLimit: up to this many new members are checked against other batches with one
-// Get-MigrationUser -EmailAddress each; more are checked with one listing of every migration user.
-const perEmailLookupLimit = 10
-
-// endpointLagWait bounds how long a source endpoint that answers not-found is waited for.
-const endpointLagWait = 2 * time.Minute
 
 type migrationBatchModel struct {
 	ID                   types.String   `tfsdk:"id"`
@@ -304,203 +295,6 @@ func (r *migrationBatchResource) ValidateConfig(ctx context.Context, req resourc
 	parseMigrationCSV(&resp.Diagnostics, path.Root("csv_wo"), []byte(wo.ValueString()), m.csvOptions("csv_wo"))
 }
 
-// csvOptions are the CSV reading options of the batch: encoding and the staging domain rewrite.
-func (m migrationBatchModel) csvOptions(name string) usercsv.MigrationOptions {
-	return usercsv.MigrationOptions{Name: name, Encoding: m.CSVEncoding.ValueString(), Domain: m.Domain.ValueString()}
-}
-
-// batchCSV is the CSV of a batch as read from the configuration.
-type batchCSV struct {
-	res  *usercsv.MigrationResult
-	attr path.Path
-}
-
-// loadCSV reads the CSV from csv_wo (config only: write-only) or csv_file. known is false when
-// the value is not known yet (plan time) or the file does not exist yet (plan time only; an
-// error at apply time).
-func loadCSV(ctx context.Context, cfg tfsdk.Config, m migrationBatchModel, d *diagList, planning bool) (c *batchCSV, known bool) {
-	if c, known, handled := loadExmailRows(ctx, cfg, m, d); handled { // Exmail credentials (migration_credentials.go)
-		return c, known
-	}
-	if m.CSVEncoding.IsUnknown() || m.Domain.IsUnknown() {
-		return nil, false
-	}
-	if !m.CSVFile.IsNull() {
-		if m.CSVFile.IsUnknown() {
-			return nil, false
-		}
-		p := m.CSVFile.ValueString()
-		data, err := readMigrationFile(p)
-		if err != nil {
-			if planning {
-				tflog.Warn(ctx, "the migration CSV file cannot be read at plan time; it is read again at apply", map[string]any{"csv_file": p, "error": err.Error()})
-				d.AddAttributeWarning(path.Root("csv_file"), "Migration CSV Not Readable Yet",
-					fmt.Sprintf("While planning, the file %s could not be read (%s). The members are known after apply, and the CSV is checked then.", p, err))
-				return nil, false
-			}
-			d.AddAttributeError(path.Root("csv_file"), "Cannot Read Migration CSV",
-				fmt.Sprintf("While reading the migration CSV for the batch, the file could not be opened.\n\nCause: %s\n\nCheck csv_file (relative paths are relative to the directory Terraform runs in).", err))
-			return nil, true
-		}
-		res, ok := parseMigrationCSV(d, path.Root("csv_file"), data, m.csvOptions(p))
-		if !ok {
-			return nil, true
-		}
-		return &batchCSV{res: res, attr: path.Root("csv_file")}, true
-	}
-	var wo types.String
-	d.Append(cfg.GetAttribute(ctx, path.Root("csv_wo"), &wo)...)
-	if d.HasError() {
-		return nil, true
-	}
-	if wo.IsUnknown() {
-		return nil, false
-	}
-	if wo.IsNull() {
-		if planning {
-			// Not readable here (a Terraform version that does not send write-only values at plan
-			// time): the apply reads and checks it.
-			return nil, false
-		}
-		d.AddAttributeError(path.Root("csv_wo"), "Missing Migration CSV",
-			"While applying the migration batch, csv_wo was empty.\n\nWrite-only attributes need Terraform 1.11 or later; give the CSV through csv_wo (e.g. ephemeral.m365_imap_migration_csv.x.content) or csv_file.")
-		return nil, true
-	}
-	res, ok := parseMigrationCSV(d, path.Root("csv_wo"), []byte(wo.ValueString()), m.csvOptions("csv_wo"))
-	if !ok {
-		return nil, true
-	}
-	return &batchCSV{res: res, attr: path.Root("csv_wo")}, true
-}
-
-// difference returns the elements of a that are not in b (case-insensitive), in a's order.
-func difference(a, b []string) []string {
-	in := map[string]bool{}
-	for _, s := range b {
-		in[strings.ToLower(s)] = true
-	}
-	var out []string
-	for _, s := range a {
-		if !in[strings.ToLower(s)] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// otherBatches finds, for each address, the migration user that holds it in a batch other than
-// self, ignoring rows that failed as duplicates (they are not the batch that owns the user). It
-// uses one Get-MigrationUser -EmailAddress per address for a few addresses, else one listing of
-// every migration user: whichever takes fewer requests.
-func (r *migrationBatchResource) otherBatches(ctx context.Context, emails []string, self string) (map[string]exchange.MigrationUser, error) {
-	out := map[string]exchange.MigrationUser{}
-	consider := func(u exchange.MigrationUser) {
-		e := strings.ToLower(u.EmailAddress)
-		if strings.EqualFold(u.BatchID, self) || exchange.IsDuplicateUserError(u.ErrorSummary) {
-			return
-		}
-		if _, seen := out[e]; !seen {
-			out[e] = u
-		}
-	}
-	if len(emails) <= perEmailLookupLimit {
-		for _, e := range emails {
-			users, err := r.clients.Exchange.GetMigrationUsersByEmail(ctx, e)
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range users {
-				consider(u)
-			}
-		}
-		return out, nil
-	}
-	all, err := r.clients.Exchange.ListMigrationUsers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	want := map[string]bool{}
-	for _, e := range emails {
-		want[strings.ToLower(e)] = true
-	}
-	for _, u := range all {
-		if want[strings.ToLower(u.EmailAddress)] {
-			consider(u)
-		}
-	}
-	return out, nil
-}
-
-// preflight logs in to the endpoint's IMAP server with every row. It returns false (with an error
-// diagnostic listing each failed user and the server's answer) when any login fails.
-func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatchModel, rows []usercsv.MigrationRow, d *diagList) bool {
-	if m.SkipPreflight.ValueBool() || len(rows) == 0 {
-		return true
-	}
-	epName := m.SourceEndpoint.ValueString()
-	var ep *exchange.Endpoint
-	// A just-created endpoint may answer not-found for a while (replication); a missing one must
-	// not hold the apply for the whole timeout.
-	lagCtx, cancel := context.WithTimeout(ctx, endpointLagWait)
-	defer cancel()
-	err := exchange.WaitUntil(lagCtx, func(ctx context.Context) (bool, error) {
-		var err error
-		ep, err = r.clients.Exchange.GetMigrationEndpoint(ctx, epName)
-		return err == nil, err
-	})
-	if err != nil {
-		diagtext.APIError(d, "Cannot Read Migration Endpoint", "reading the source endpoint "+epName+" for the preflight login check (Get-MigrationEndpoint)", err, migrationPermissions,
-			"Check source_endpoint: it must name an existing IMAP migration endpoint.")
-		return false
-	}
-	pool, err := loadMigrationCAFile(m.PreflightCAFile.ValueString())
-	if err != nil {
-		d.AddAttributeError(path.Root("preflight_ca_file"), "Cannot Read CA File",
-			fmt.Sprintf("While loading the CA certificates for the preflight login check, the file could not be used.\n\nCause: %s\n\nGive a PEM file of CA certificates.", err))
-		return false
-	}
-	target := imapcheck.Target{Host: ep.RemoteServer, Port: int(ep.Port), Security: ep.Security,
-		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: pool}
-	tflog.Info(ctx, "preflight: logging in to the source IMAP server with every CSV row", map[string]any{
-		"server": ep.RemoteServer, "port": ep.Port, "security": ep.Security, "users": len(rows)})
-	results := imapcheck.CheckLogins(ctx, target, migrationCredentials(rows), int(m.PreflightConcurrency.ValueInt64()))
-	failed := loginFailures(results)
-	if len(failed) == 0 {
-		tflog.Info(ctx, "preflight: every login succeeded", map[string]any{"users": len(rows)})
-		return true
-	}
-	diagtext.Error(d, "Source Login Failed",
-		fmt.Sprintf("logging in to %s:%d (%s) with the CSV's credentials before submitting the batch %s", ep.RemoteServer, ep.Port, ep.Security, m.Name.ValueString()),
-		fmt.Sprintf("%d of %d logins failed, in the server's words:\n%s", len(failed), len(rows), strings.Join(failed, "\n")),
-		loginAdvice(results))
-	return false
-}
-
-// fillBatchUnknowns replaces computed unknowns by empty values, so that state can be saved after a
-// partial failure.
-func fillBatchUnknowns(m *migrationBatchModel) {
-	if m.Members.IsUnknown() {
-		m.Members = sortedList(nil)
-	}
-	if m.MembersSHA256.IsUnknown() {
-		m.MembersSHA256 = types.StringValue(emailListHash(nil))
-	}
-	if m.BatchGUID.IsUnknown() {
-		m.BatchGUID = types.StringValue("")
-	}
-	if m.Status.IsUnknown() {
-		m.Status = types.StringValue("")
-	}
-	if m.Counts.IsUnknown() {
-		zero := types.Int64Value(0)
-		m.Counts = types.ObjectValueMust(batchCountsAttrTypes, map[string]attr.Value{
-			"total": zero, "active": zero, "stopped": zero, "synced": zero, "failed": zero, "finalized": zero, "pending": zero})
-	}
-	if m.Users.IsUnknown() {
-		m.Users = types.MapValueMust(types.ObjectType{AttrTypes: batchUserAttrTypes}, map[string]attr.Value{})
-	}
-}
-
 func (r *migrationBatchResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m migrationBatchModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
@@ -562,18 +356,10 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	planned := migrationEmails(c.res.Rows)
-	current := listStrings(state.Members)
-	added := difference(planned, current)
-	removed := difference(current, planned)
-	resubmit := !plan.CSVWOVersion.Equal(state.CSVWOVersion)
+	change := exchange.PlanMembership(planned, listStrings(state.Members), !plan.CSVWOVersion.Equal(state.CSVWOVersion))
 
 	// New rows (or every row, when csv_wo_version changed): preflight, then -AddUsers.
-	var rows []usercsv.MigrationRow
-	if resubmit {
-		rows = c.res.Rows
-	} else if len(added) > 0 {
-		rows = rowsFor(c.res.Rows, added)
-	}
+	rows := rowsFor(c.res.Rows, change.Submit)
 	if len(rows) > 0 {
 		// Mailboxes first (possibly a long wait), then the source credentials (an Exmail password
 		// set through the API just before the submission), then the preflight logins.
@@ -593,10 +379,10 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 		}
 	}
 	submitted = true
-	if len(removed) > 0 && !r.removeUsers(ctx, name, removed, &resp.Diagnostics) {
+	if len(change.Removed) > 0 && !r.removeUsers(ctx, name, change.Removed, &resp.Diagnostics) {
 		return
 	}
-	if len(added) > 0 || len(removed) > 0 {
+	if change.Changed() {
 		r.waitMembers(ctx, name, planned, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
@@ -659,129 +445,6 @@ func (r *migrationBatchResource) Update(ctx context.Context, req resource.Update
 	completed = !resp.Diagnostics.HasError()
 }
 
-// waitMembers waits until Get-MigrationUser shows exactly the planned members (read-after-write:
-// users submitted with New-MigrationBatch or -AddUsers may take a while to appear).
-func (r *migrationBatchResource) waitMembers(ctx context.Context, name string, want []string, d *diagList) {
-	err := exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
-		users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
-		if err != nil {
-			return false, err
-		}
-		got := make([]string, 0, len(users))
-		for _, u := range users {
-			got = append(got, strings.ToLower(u.EmailAddress))
-		}
-		return sameStrings(got, want), nil
-	})
-	if err != nil {
-		diagtext.APIError(d, "Migration Users Not Visible", "waiting for the users of the batch "+name+" to be listed by Get-MigrationUser", err, migrationPermissions,
-			"Raise the timeout and apply again; the batch exists.")
-	}
-}
-
-// removeUsers removes dropped rows with Remove-MigrationUser (by the user's GUID in this batch,
-// so that a user who is also in another batch is removed from this one) and waits until they are
-// gone.
-func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, emails []string, d *diagList) bool {
-	users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
-	if err != nil {
-		diagtext.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
-		return false
-	}
-	drop := map[string]bool{}
-	for _, e := range emails {
-		drop[strings.ToLower(e)] = true
-	}
-	tflog.Info(ctx, "removing users from the migration batch", map[string]any{"batch": name, "users": len(emails)})
-	for _, u := range users {
-		if !drop[strings.ToLower(u.EmailAddress)] {
-			continue
-		}
-		if err := r.clients.Exchange.RemoveMigrationUser(ctx, firstNonEmpty(u.GUID, u.EmailAddress)); err != nil && !exchange.IsNotFound(err) {
-			diagtext.APIError(d, "Cannot Remove Migration User", "removing "+u.EmailAddress+" from the batch "+name+" (Remove-MigrationUser)", err, migrationPermissions, "")
-			return false
-		}
-	}
-	err = exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
-		users, err := r.clients.Exchange.GetMigrationUsers(ctx, name)
-		if err != nil {
-			return false, err
-		}
-		for _, u := range users {
-			if drop[strings.ToLower(u.EmailAddress)] {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		diagtext.APIError(d, "Migration Users Not Removed", "waiting for the removed users to leave the batch "+name, err, migrationPermissions, "Raise timeouts.update and apply again.")
-		return false
-	}
-	return true
-}
-
-// setEnabled stops or starts the batch and waits until the service shows it.
-func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, enabled bool, d *diagList) bool {
-	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-	if err != nil {
-		diagtext.APIError(d, "Cannot Read Migration Batch", "reading the batch "+name, err, migrationPermissions, "")
-		return false
-	}
-	if !enabled {
-		switch {
-		case strings.EqualFold(b.Status, exchange.BatchStopped), strings.EqualFold(b.Status, exchange.BatchCreated),
-			strings.EqualFold(b.Status, exchange.BatchStopping):
-		default:
-			if err := r.clients.Exchange.StopMigrationBatch(ctx, name); err != nil {
-				diagtext.APIError(d, "Cannot Stop Migration Batch", "stopping the batch "+name+" (Stop-MigrationBatch)", err, migrationPermissions,
-					"Only a batch that is syncing or synced can be stopped.")
-				return false
-			}
-		}
-		_, err := r.pollBatch(ctx, name, "stopped", func(b *exchange.Batch) (bool, error) {
-			return !strings.EqualFold(b.Status, exchange.BatchStopping), nil
-		})
-		if err != nil {
-			diagtext.Error(d, "Migration Batch Not Stopped", "waiting for the batch "+name+" to stop", err.Error(), "Raise timeouts.update and apply again.")
-			return false
-		}
-		return true
-	}
-	switch {
-	case strings.EqualFold(b.Status, exchange.BatchStarting), strings.EqualFold(b.Status, exchange.BatchSyncing), strings.EqualFold(b.Status, exchange.BatchSynced),
-		strings.EqualFold(b.Status, exchange.BatchCompleting), strings.EqualFold(b.Status, exchange.BatchCompleted), strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors):
-		return true // running or finished: nothing to start
-	}
-	if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
-		diagtext.APIError(d, "Cannot Start Migration Batch", "starting the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
-		return false
-	}
-	return true
-}
-
-// syncNow runs Set-MigrationBatch -SyncNow, first waiting for a running initial sync to finish
-// (the service resyncs only users that reached Synced).
-func (r *migrationBatchResource) syncNow(ctx context.Context, name string, d *diagList) bool {
-	b, err := r.pollBatch(ctx, name, "synced before -SyncNow", func(b *exchange.Batch) (bool, error) {
-		if notRunning(b.Status) {
-			return false, fmt.Errorf("the batch is %s; -SyncNow needs a synced batch", b.Status)
-		}
-		return !strings.EqualFold(b.Status, exchange.BatchStarting) && !strings.EqualFold(b.Status, exchange.BatchSyncing), nil
-	})
-	if err != nil {
-		diagtext.Error(d, "Cannot Sync Migration Batch Now", "waiting for the batch "+name+" to be synced before Set-MigrationBatch -SyncNow", err.Error(),
-			"Start the batch (enabled = true) and let it sync first.")
-		return false
-	}
-	tflog.Info(ctx, "running an incremental sync now", map[string]any{"batch": name, "status": b.Status})
-	if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{SyncNow: true}); err != nil {
-		diagtext.APIError(d, "Cannot Sync Migration Batch Now", "starting an incremental sync of the batch "+name+" (Set-MigrationBatch -SyncNow)", err, migrationPermissions, "")
-		return false
-	}
-	return true
-}
-
 func (r *migrationBatchResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m migrationBatchModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
@@ -801,15 +464,8 @@ func (r *migrationBatchResource) Delete(ctx context.Context, req resource.Delete
 		return
 	}
 	// Removal is asynchronous (Removing, then gone): wait until the batch is no longer found.
-	err := exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
-		b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-		if exchange.IsNotFound(err) {
-			return true, nil
-		}
-		if err == nil {
-			tflog.Info(ctx, "waiting for the migration batch to be removed", map[string]any{"batch": name, "status": b.Status})
-		}
-		return false, err
+	err := r.clients.Exchange.WaitBatchRemoved(ctx, name, func(b *exchange.Batch) {
+		tflog.Info(ctx, "waiting for the migration batch to be removed", map[string]any{"batch": name, "status": b.Status})
 	})
 	if err == nil {
 		return

@@ -8,17 +8,20 @@ import (
 	"time"
 
 	fwdiag "github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
 	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
+	"github.com/m365-migration/terraform-provider-m365/internal/imapcheck"
 	"github.com/m365-migration/terraform-provider-m365/internal/usercsv"
 )
 
-// The steps of m365_migration_batch's Create and Update: mailbox readiness, submission, the
-// waits, and the refresh of the state.
+// The steps of m365_migration_batch's Create and Update: mailbox readiness, the preflight logins,
+// submission, membership changes, stopping, starting and syncing now, the waits, and the refresh
+// of the state. The orchestration itself is internal/exchange's; here are the diagnostics.
 
 func (r *migrationBatchResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan migrationBatchModel
@@ -78,7 +81,7 @@ func (r *migrationBatchResource) Create(ctx context.Context, req resource.Create
 	// in-place update that resumes (see resumes).
 	plan.ID = types.StringValue(name)
 	var after diagList
-	if err := r.waitReadable(ctx, name); err != nil {
+	if err := r.clients.Exchange.WaitBatchReadable(ctx, name); err != nil {
 		diagtext.APIError(&after, "Cannot Read Migration Batch", "waiting for the new batch "+name+" to be readable (Get-MigrationBatch)", err, migrationPermissions, "")
 	}
 	if !after.HasError() {
@@ -157,24 +160,6 @@ func parseStartAfter(v types.String) (time.Time, bool) {
 	return t, err == nil
 }
 
-// waitReadable waits out the replication lag after New-MigrationBatch.
-func (r *migrationBatchResource) waitReadable(ctx context.Context, name string) error {
-	return exchange.WaitUntil(ctx, func(ctx context.Context) (bool, error) {
-		_, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-		return err == nil, err
-	})
-}
-
-// notRunning reports statuses in which waiting for a sync makes no sense.
-func notRunning(status string) bool {
-	for _, s := range []string{exchange.BatchCreated, exchange.BatchStopped, exchange.BatchStopping, exchange.BatchRemoving} {
-		if strings.EqualFold(status, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // pollBatch waits on the batch with exchange.WaitBatch, logging progress at INFO.
 func (r *migrationBatchResource) pollBatch(ctx context.Context, name, what string, done func(*exchange.Batch) (bool, error)) (*exchange.Batch, error) {
 	return r.clients.Exchange.WaitBatch(ctx, name, what, done, func(b *exchange.Batch) {
@@ -194,7 +179,7 @@ func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, wa
 		if expectStart && strings.EqualFold(b.Status, exchange.BatchCreated) {
 			return false, nil
 		}
-		if notRunning(b.Status) {
+		if b.NotRunning() {
 			return false, fmt.Errorf("the batch is %s, so it will not sync: it was not started (auto_start = false, enabled = false or start_after in the future) or was stopped", b.Status)
 		}
 		return b.Settled(want), nil
@@ -226,8 +211,7 @@ func (r *migrationBatchResource) waitSynced(ctx context.Context, name string, wa
 // complete runs Complete-MigrationBatch once the batch is synced and waits until it is completed.
 func (r *migrationBatchResource) complete(ctx context.Context, name string, d *diagList) {
 	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
-	if err == nil && (strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors) ||
-		strings.EqualFold(b.Status, exchange.BatchCompleting)) {
+	if err == nil && b.CompletionStarted() {
 		return
 	}
 	if err := r.clients.Exchange.CompleteMigrationBatch(ctx, name); err != nil {
@@ -235,9 +219,7 @@ func (r *migrationBatchResource) complete(ctx context.Context, name string, d *d
 			"A batch can be completed only when it is Synced or SyncedWithErrors. For IMAP migrations Microsoft's guidance is to delete the batch 72 hours after switching MX instead.")
 		return
 	}
-	_, err = r.pollBatch(ctx, name, "completed", func(b *exchange.Batch) (bool, error) {
-		return strings.EqualFold(b.Status, exchange.BatchCompleted) || strings.EqualFold(b.Status, exchange.BatchCompletedWithErrors), nil
-	})
+	_, err = r.pollBatch(ctx, name, "completed", func(b *exchange.Batch) (bool, error) { return b.IsCompleted(), nil })
 	if err != nil {
 		diagtext.Error(d, "Migration Batch Not Completed", "waiting for the batch "+name+" to be completed", err.Error(), "Raise the timeout and apply again.")
 	}
@@ -291,4 +273,134 @@ func rowsFor(rows []usercsv.MigrationRow, emails []string) []usercsv.MigrationRo
 		}
 	}
 	return out
+}
+
+// endpointLagWait bounds how long a source endpoint that answers not-found is waited for.
+const endpointLagWait = 2 * time.Minute
+
+// preflight logs in to the endpoint's IMAP server with every row. It returns false (with an error
+// diagnostic listing each failed user and the server's answer) when any login fails.
+func (r *migrationBatchResource) preflight(ctx context.Context, m migrationBatchModel, rows []usercsv.MigrationRow, d *diagList) bool {
+	if m.SkipPreflight.ValueBool() || len(rows) == 0 {
+		return true
+	}
+	epName := m.SourceEndpoint.ValueString()
+	var ep *exchange.Endpoint
+	// A just-created endpoint may answer not-found for a while (replication); a missing one must
+	// not hold the apply for the whole timeout.
+	lagCtx, cancel := context.WithTimeout(ctx, endpointLagWait)
+	defer cancel()
+	err := exchange.WaitUntil(lagCtx, func(ctx context.Context) (bool, error) {
+		var err error
+		ep, err = r.clients.Exchange.GetMigrationEndpoint(ctx, epName)
+		return err == nil, err
+	})
+	if err != nil {
+		diagtext.APIError(d, "Cannot Read Migration Endpoint", "reading the source endpoint "+epName+" for the preflight login check (Get-MigrationEndpoint)", err, migrationPermissions,
+			"Check source_endpoint: it must name an existing IMAP migration endpoint.")
+		return false
+	}
+	pool, err := loadMigrationCAFile(m.PreflightCAFile.ValueString())
+	if err != nil {
+		d.AddAttributeError(path.Root("preflight_ca_file"), "Cannot Read CA File",
+			fmt.Sprintf("While loading the CA certificates for the preflight login check, the file could not be used.\n\nCause: %s\n\nGive a PEM file of CA certificates.", err))
+		return false
+	}
+	target := imapcheck.Target{Host: ep.RemoteServer, Port: int(ep.Port), Security: ep.Security,
+		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: pool}
+	tflog.Info(ctx, "preflight: logging in to the source IMAP server with every CSV row", map[string]any{
+		"server": ep.RemoteServer, "port": ep.Port, "security": ep.Security, "users": len(rows)})
+	results := imapcheck.CheckLogins(ctx, target, migrationCredentials(rows), int(m.PreflightConcurrency.ValueInt64()))
+	failed := loginFailures(results)
+	if len(failed) == 0 {
+		tflog.Info(ctx, "preflight: every login succeeded", map[string]any{"users": len(rows)})
+		return true
+	}
+	diagtext.Error(d, "Source Login Failed",
+		fmt.Sprintf("logging in to %s:%d (%s) with the CSV's credentials before submitting the batch %s", ep.RemoteServer, ep.Port, ep.Security, m.Name.ValueString()),
+		fmt.Sprintf("%d of %d logins failed, in the server's words:\n%s", len(failed), len(rows), strings.Join(failed, "\n")),
+		loginAdvice(results))
+	return false
+}
+
+// waitMembers waits until Get-MigrationUser shows exactly the planned members (read-after-write:
+// users submitted with New-MigrationBatch or -AddUsers may take a while to appear).
+func (r *migrationBatchResource) waitMembers(ctx context.Context, name string, want []string, d *diagList) {
+	if err := r.clients.Exchange.WaitBatchMembers(ctx, name, want); err != nil {
+		diagtext.APIError(d, "Migration Users Not Visible", "waiting for the users of the batch "+name+" to be listed by Get-MigrationUser", err, migrationPermissions,
+			"Raise the timeout and apply again; the batch exists.")
+	}
+}
+
+// removeUsers removes dropped rows from the batch (Remove-MigrationUser) and waits until they are
+// gone, saying which step failed.
+func (r *migrationBatchResource) removeUsers(ctx context.Context, name string, emails []string, d *diagList) bool {
+	tflog.Info(ctx, "removing users from the migration batch", map[string]any{"batch": name, "users": len(emails)})
+	err := r.clients.Exchange.RemoveBatchUsers(ctx, name, emails)
+	var re *exchange.RemoveUsersError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &re) && re.Step == exchange.RemoveStepRemove:
+		diagtext.APIError(d, "Cannot Remove Migration User", "removing "+re.Email+" from the batch "+name+" (Remove-MigrationUser)", err, migrationPermissions, "")
+	case errors.As(err, &re) && re.Step == exchange.RemoveStepWait:
+		diagtext.APIError(d, "Migration Users Not Removed", "waiting for the removed users to leave the batch "+name, err, migrationPermissions, "Raise timeouts.update and apply again.")
+	default:
+		diagtext.APIError(d, "Cannot Read Migration Users", "reading the users of the batch "+name+" (Get-MigrationUser -BatchId)", err, migrationPermissions, "")
+	}
+	return false
+}
+
+// setEnabled stops or starts the batch and waits until the service shows it.
+func (r *migrationBatchResource) setEnabled(ctx context.Context, name string, enabled bool, d *diagList) bool {
+	b, err := r.clients.Exchange.GetMigrationBatch(ctx, name)
+	if err != nil {
+		diagtext.APIError(d, "Cannot Read Migration Batch", "reading the batch "+name, err, migrationPermissions, "")
+		return false
+	}
+	if !enabled {
+		if b.StopNeeded() {
+			if err := r.clients.Exchange.StopMigrationBatch(ctx, name); err != nil {
+				diagtext.APIError(d, "Cannot Stop Migration Batch", "stopping the batch "+name+" (Stop-MigrationBatch)", err, migrationPermissions,
+					"Only a batch that is syncing or synced can be stopped.")
+				return false
+			}
+		}
+		_, err := r.pollBatch(ctx, name, "stopped", func(b *exchange.Batch) (bool, error) { return !b.IsStopping(), nil })
+		if err != nil {
+			diagtext.Error(d, "Migration Batch Not Stopped", "waiting for the batch "+name+" to stop", err.Error(), "Raise timeouts.update and apply again.")
+			return false
+		}
+		return true
+	}
+	if !b.StartNeeded() {
+		return true // running or finished: nothing to start
+	}
+	if err := r.clients.Exchange.StartMigrationBatch(ctx, name); err != nil {
+		diagtext.APIError(d, "Cannot Start Migration Batch", "starting the batch "+name+" (Start-MigrationBatch)", err, migrationPermissions, "")
+		return false
+	}
+	return true
+}
+
+// syncNow runs Set-MigrationBatch -SyncNow, first waiting for a running initial sync to finish
+// (the service resyncs only users that reached Synced).
+func (r *migrationBatchResource) syncNow(ctx context.Context, name string, d *diagList) bool {
+	b, err := r.pollBatch(ctx, name, "synced before -SyncNow", func(b *exchange.Batch) (bool, error) {
+		if b.NotRunning() {
+			return false, fmt.Errorf("the batch is %s; -SyncNow needs a synced batch", b.Status)
+		}
+		return !b.InitialSyncRunning(), nil
+	})
+	if err != nil {
+		diagtext.Error(d, "Cannot Sync Migration Batch Now", "waiting for the batch "+name+" to be synced before Set-MigrationBatch -SyncNow", err.Error(),
+			"Start the batch (enabled = true) and let it sync first.")
+		return false
+	}
+	tflog.Info(ctx, "running an incremental sync now", map[string]any{"batch": name, "status": b.Status})
+	if _, err := r.clients.Exchange.SetMigrationBatch(ctx, name, exchange.BatchUpdate{SyncNow: true}); err != nil {
+		diagtext.APIError(d, "Cannot Sync Migration Batch Now", "starting an incremental sync of the batch "+name+" (Set-MigrationBatch -SyncNow)", err, migrationPermissions, "")
+		return false
+	}
+	return true
 }
