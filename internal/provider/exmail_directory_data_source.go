@@ -85,7 +85,7 @@ func (d *exmailDirectoryDataSource) Schema(_ context.Context, _ datasource.Schem
 		"last_client_login":   str("With `read_last_login`: the time (RFC 3339) of the member's last client login (IMAP, POP or Exchange; Exmail's log does not tell them apart) in the last 30 days, empty when none. Null otherwise."),
 	}
 	userAttrs := sourceUserAttrs("The member's position in the address book (1-based), in place of a CSV line.",
-		func(userattr.Attr) string { return "" }, "Null when the address book gives no value.")
+		exmailAttrSource, "Null when the address book gives no value.")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the Tencent Exmail (腾讯企业邮箱) address book through Exmail's open API: members with their departments, aliases, " +
 			"IMAP state and 安全登录 state, and the departments. `users` has exactly the shape of `m365_users_csv`'s `users`, so it feeds " +
@@ -375,6 +375,21 @@ func rewriteDomain(addr, domain string) string {
 type exmailUserProblem struct {
 	path path.Path
 	text string
+}
+
+// exmailMemberFields are the member fields (https://exmail.qq.com/qy_mng_logic/doc#10001) that exmailUsers
+// writes in each column of an Exmail export, for the documentation.
+var exmailMemberFields = map[string]string{"帐号": "userid", "姓名": "name", "部门": "department", "职务": "position",
+	"手机": "mobile", "电话": "tel", "编号": "extid", "别名": "slaves"}
+
+// exmailAttrSource says which member field gives attribute a.
+func exmailAttrSource(a userattr.Attr) string {
+	for _, h := range a.ExmailHeaders {
+		if f, ok := exmailMemberFields[h]; ok {
+			return "From the member's `" + f + "`."
+		}
+	}
+	return ""
 }
 
 // exmailUsers turns members into m365_users_csv users through the same reader as an Exmail

@@ -130,7 +130,12 @@ var csvUserObjectType = func() types.ObjectType {
 func sourceUserAttrs(line string, where func(userattr.Attr) string, null string) map[string]schema.Attribute {
 	out := map[string]schema.Attribute{"line": schema.Int64Attribute{Computed: true, MarkdownDescription: line}}
 	for _, a := range userattr.All() {
-		doc := strings.TrimSpace(a.Doc + " " + where(a) + " " + null)
+		doc := a.Doc
+		for _, more := range []string{where(a), null} {
+			if more != "" {
+				doc += " " + more
+			}
+		}
 		if a.Kind == userattr.List {
 			out[a.Name] = schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: doc}
 		} else {

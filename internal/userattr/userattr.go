@@ -126,7 +126,8 @@ var catalogue = []Attr{
 	// included (https://learn.microsoft.com/troubleshoot/exchange/administration/too-many-proxy-addresses-error).
 	{Name: Aliases, Kind: List, Limit: 320, MaxValues: 298, Split: ";,；，\n\r", ExmailHeaders: []string{"别名"}, Check: CheckEmails,
 		Doc: "Email aliases: secondary SMTP addresses on which the mailbox also receives mail, such as `lei.li@contoso.com` (Exmail's 别名). " +
-			"Written through Exchange Online once the user's mailbox exists (Microsoft Graph cannot write them); aliases on a domain that is not verified in the tenant stop the plan. " +
+			"Written through Exchange Online (`Set-Mailbox -EmailAddresses @{Add=...; Remove=...}`) once the user's mailbox exists, so the user needs an Exchange Online licence. " +
+			"Each must be on a verified domain of the tenant and not used by another recipient (checked at plan time); at most 298 per user (Exchange's 300 proxy addresses include the primary and the onmicrosoft address). " +
 			"The user's primary address and its onmicrosoft routing address are not aliases and are never removed."},
 }
 
