@@ -25,7 +25,7 @@ type MembershipChange struct {
 // PlanMembership compares the planned addresses with the batch's current ones. With resubmit
 // (the CSV is sent again, e.g. with corrected passwords) every planned address is submitted.
 func PlanMembership(planned, current []string, resubmit bool) MembershipChange {
-	ch := MembershipChange{Added: difference(planned, current), Removed: difference(current, planned)}
+	ch := MembershipChange{Added: Difference(planned, current), Removed: Difference(current, planned)}
 	if resubmit {
 		ch.Submit = planned
 	} else {
@@ -37,8 +37,8 @@ func PlanMembership(planned, current []string, resubmit bool) MembershipChange {
 // Changed reports whether users are added or removed.
 func (ch MembershipChange) Changed() bool { return len(ch.Added) > 0 || len(ch.Removed) > 0 }
 
-// difference returns the elements of a that are not in b (case-insensitive), in a's order.
-func difference(a, b []string) []string {
+// Difference returns the addresses of a that are not in b (compared without case), in a's order.
+func Difference(a, b []string) []string {
 	in := make(map[string]bool, len(b))
 	for _, s := range b {
 		in[strings.ToLower(s)] = true

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/diagtext"
+	"github.com/m365-migration/terraform-provider-m365/internal/exchange"
 	"github.com/m365-migration/terraform-provider-m365/internal/exmail"
 )
 
@@ -111,7 +112,7 @@ func (r *exmailIMAPAccessResource) ModifyPlan(ctx context.Context, req resource.
 	}
 	addrs := exmailAddresses(plan.Mailboxes)
 	if !req.State.Raw.IsNull() {
-		addrs = difference(addrs, exmailAddresses(state.Mailboxes))
+		addrs = exchange.Difference(addrs, exmailAddresses(state.Mailboxes))
 	}
 	if len(addrs) == 0 {
 		return
@@ -270,7 +271,7 @@ func (r *exmailIMAPAccessResource) Update(ctx context.Context, req resource.Upda
 	}
 	r.open(ctx, c, want, prev, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
-		removed := difference(had, want)
+		removed := exchange.Difference(had, want)
 		if plan.RestoreOnDestroy.ValueBool() {
 			r.restore(ctx, c, removed, prev, &resp.Diagnostics)
 		} else {
@@ -294,19 +295,4 @@ func (r *exmailIMAPAccessResource) Delete(ctx context.Context, req resource.Dele
 	}
 	prev := prevMap(state.Previous)
 	r.restore(ctx, c, sortedKeys(prev), prev, &resp.Diagnostics)
-}
-
-// difference returns the elements of a that are not in b (case-insensitive), in a's order.
-func difference(a, b []string) []string {
-	in := map[string]bool{}
-	for _, s := range b {
-		in[strings.ToLower(s)] = true
-	}
-	var out []string
-	for _, s := range a {
-		if !in[strings.ToLower(s)] {
-			out = append(out, s)
-		}
-	}
-	return out
 }

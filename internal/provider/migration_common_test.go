@@ -27,11 +27,11 @@ func TestIncrementalExceeds(t *testing.T) {
 }
 
 func TestDifference(t *testing.T) {
-	got := difference([]string{"a@x.com", "B@x.com", "c@x.com"}, []string{"b@x.com", "d@x.com"})
+	got := exchange.Difference([]string{"a@x.com", "B@x.com", "c@x.com"}, []string{"b@x.com", "d@x.com"})
 	if want := []string{"a@x.com", "c@x.com"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("difference = %v, want %v", got, want)
 	}
-	if got := difference(nil, []string{"a"}); len(got) != 0 {
+	if got := exchange.Difference(nil, []string{"a"}); len(got) != 0 {
 		t.Errorf("difference of nothing = %v", got)
 	}
 }
