@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
 )
 
 func readGood(t *testing.T, name string) []byte {
@@ -197,8 +199,8 @@ func TestUserOptionsErrors(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", c.opts, err, c.want)
 		}
 	}
-	if got := len(Attributes()); got != 22 {
-		t.Errorf("Attributes() has %d names", got)
+	if got, want := Attributes(), userattr.Names(); !slices.Equal(got, want) || len(got) < 22 {
+		t.Errorf("Attributes() = %v, want the catalogue's %v", got, want)
 	}
 	for _, a := range Attributes() {
 		if _, err := ParseUsers([]byte(h16+"\n"), UserOptions{Columns: map[string]string{a: "User Name"}}); err != nil {
