@@ -80,7 +80,7 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			diagtext.Detail("planning to reset the password of "+state.User.UPN(), "password_wo_version changed but password_wo is not set",
 				"Set password_wo to the new password."))
 	}
-	resp.Diagnostics.Append(setUserModel(ctx, resp.Plan.Schema.Type(), resp.Plan.Set, &plan)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.Plan.Set, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -232,7 +232,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 			diagtext.APIError(&resp.Diagnostics, "Cannot Assign Licences", "assigning licences to the new user "+upn+" (POST /users/{id}/assignLicense)", err,
 				diagtext.Permissions{Graph: []string{"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"}},
 				"The user was created and is kept in the state. Fix the cause (free seats, usage location) and apply again.")
-			resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
+			resp.Diagnostics.Append(setUserModel(ctx, resp.State.Set, &plan)...)
 			return
 		}
 	}
@@ -258,7 +258,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	} else {
 		plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, types.SetNull(types.StringType), &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Set, &plan)...)
 }
 
 // createAdvice is the next step for a failed create.
@@ -368,7 +368,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			m.Aliases = stringSet(v)
 		}
 	}
-	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &m)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Set, &m)...)
 }
 
 // licensesFromGraph is the state of `licenses` after a refresh. Without a prior value (after

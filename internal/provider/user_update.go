@@ -60,12 +60,12 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		if !r.updateLicenses(ctx, id, upn, want, prior, &resp.Diagnostics) {
 			plan.Licenses = state.Licenses
 			plan.Aliases = state.Aliases
-			resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
+			resp.Diagnostics.Append(setUserModel(ctx, resp.State.Set, &plan)...)
 			return
 		}
 	}
 	plan.Aliases = r.writeAliases(ctx, upn, plan.Aliases, state.Aliases, &resp.Diagnostics)
-	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Schema.Type(), resp.State.Set, &plan)...)
+	resp.Diagnostics.Append(setUserModel(ctx, resp.State.Set, &plan)...)
 }
 
 // writeAliases brings the mailbox's aliases from have to want (null want: unmanaged, nothing

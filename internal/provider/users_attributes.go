@@ -26,9 +26,6 @@ import (
 // m365_users keeps one JSON document per user in its state (`attributes`): see internal/users
 // (users.Encode) for why and how.
 
-// attrLicenses is the key of the managed licences in a user's JSON document.
-const attrLicenses = users.Licenses
-
 // attrAliases is the key of a user's email aliases, in users and in the JSON document.
 const attrAliases = userattr.Aliases
 

@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"sort"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
@@ -137,9 +139,20 @@ func getUserModel(ctx context.Context, get func(context.Context, any) diag.Diagn
 	return diags
 }
 
-// setUserModel writes m to a plan or state whose schema has type schemaType.
-func setUserModel(ctx context.Context, schemaType attr.Type, set func(context.Context, any) diag.Diagnostics, m *userResourceModel) diag.Diagnostics {
-	all := schemaType.(attr.TypeWithAttributeTypes).AttributeTypes()
+// userResourceAttrTypes are the types of m365_user's attributes, from its schema.
+var userResourceAttrTypes = sync.OnceValue(func() map[string]attr.Type {
+	var resp resource.SchemaResponse
+	(&userResource{}).Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	out := make(map[string]attr.Type, len(resp.Schema.Attributes))
+	for name, a := range resp.Schema.Attributes {
+		out[name] = a.GetType()
+	}
+	return out
+})
+
+// setUserModel writes m to m365_user's plan or state.
+func setUserModel(ctx context.Context, set func(context.Context, any) diag.Diagnostics, m *userResourceModel) diag.Diagnostics {
+	all := userResourceAttrTypes()
 	restTypes := map[string]attr.Type{}
 	for name, t := range all {
 		if !isUserResourceAttr(name) {
