@@ -11,7 +11,6 @@
 package userattr
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -144,12 +143,22 @@ func Names() []string {
 	return out
 }
 
+// byName indexes the catalogue by name and former spellings.
+var byName = func() map[string]int {
+	m := map[string]int{}
+	for i, a := range catalogue {
+		m[a.Name] = i
+		for _, o := range a.OldNames {
+			m[o] = i
+		}
+	}
+	return m
+}()
+
 // ByName finds an attribute by its name or a former spelling.
 func ByName(name string) (Attr, bool) {
-	for _, a := range catalogue {
-		if a.Name == name || slices.Contains(a.OldNames, name) {
-			return a, true
-		}
+	if i, ok := byName[name]; ok {
+		return catalogue[i], true
 	}
 	return Attr{}, false
 }

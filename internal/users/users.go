@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/m365-migration/terraform-provider-m365/internal/graph"
 	"github.com/m365-migration/terraform-provider-m365/internal/userattr"
@@ -89,7 +90,7 @@ func copyAttr(dst *userattr.Values, src userattr.Values, a userattr.Attr) {
 }
 
 // graphAttrs are the catalogue's attributes written through Graph (all but the aliases).
-func graphAttrs() []userattr.Attr {
+var graphAttrs = sync.OnceValue(func() []userattr.Attr {
 	var out []userattr.Attr
 	for _, a := range userattr.All() {
 		if a.Graph != "" {
@@ -97,7 +98,7 @@ func graphAttrs() []userattr.Attr {
 		}
 	}
 	return out
-}
+})
 
 // KeepUnmanaged sets every Graph attribute the configuration leaves null to its prior value: null
 // means "not managed by Terraform", so Graph's value, whatever it is, is never a change. Without a
