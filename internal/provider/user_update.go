@@ -124,20 +124,7 @@ func (r *userResource) updateLicenses(ctx context.Context, id, upn string, want,
 		diagtext.APIError(d, "Cannot Read User", attempt+" (GET /users/{id})", err, userCheckPermissions, "")
 		return false
 	}
-	var add []graph.AssignedLicense
-	keep := map[string]bool{}
-	for _, w := range res {
-		keep[w.SkuID] = true
-		if !hasLicense(g.AssignedLicenses, w) {
-			add = append(add, w.assigned())
-		}
-	}
-	var remove []string
-	for _, o := range old {
-		if !keep[o.SkuID] && hasSku(g.AssignedLicenses, o.SkuID) {
-			remove = append(remove, o.SkuID)
-		}
-	}
+	add, remove := users.LicenceChanges(licences(res), licences(old), g.AssignedLicenses)
 	if len(add) == 0 && len(remove) == 0 {
 		return true
 	}

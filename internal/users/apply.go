@@ -37,6 +37,31 @@ func HasLicence(assigned []graph.AssignedLicense, l Licence) bool {
 	return false
 }
 
+// LicenceChanges is the assignLicense of one user (m365_user) holding assigned: the wanted
+// licences it lacks (or holds with other disabled plans), and the SKUs of old that are no longer
+// wanted and that it holds. Licences assigned otherwise are left alone.
+func LicenceChanges(want, old []Licence, assigned []graph.AssignedLicense) (add []graph.AssignedLicense, remove []string) {
+	keep := map[string]bool{}
+	for _, w := range want {
+		keep[w.SkuID] = true
+		if !HasLicence(assigned, w) {
+			add = append(add, w.Assigned())
+		}
+	}
+	for _, o := range old {
+		if keep[o.SkuID] {
+			continue
+		}
+		for _, a := range assigned {
+			if strings.EqualFold(a.SkuID, o.SkuID) {
+				remove = append(remove, o.SkuID)
+				break
+			}
+		}
+	}
+	return add, remove
+}
+
 // State is what m365_users holds: the users with their managed values, their object ids, the keys
 // of the licences each holds, and the generated initial passwords. The zero State is "no state yet"
 // (a create): Users is nil.

@@ -354,3 +354,31 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("managed %v", m)
 	}
 }
+
+func TestLicenceChanges(t *testing.T) {
+	e3 := Licence{Key: "SPE_E3", SkuID: "e3", Disabled: []string{"teams"}}
+	bp := Licence{Key: "BP", SkuID: "bp"}
+	other := Licence{Key: "X", SkuID: "x"}
+	cases := []struct {
+		name      string
+		want, old []Licence
+		assigned  []graph.AssignedLicense
+		add       []string
+		remove    []string
+	}{
+		{"nothing to do", []Licence{e3}, []Licence{e3}, []graph.AssignedLicense{{SkuID: "E3", DisabledPlans: []string{"TEAMS"}}}, nil, nil},
+		{"other disabled plans are re-sent", []Licence{e3}, []Licence{e3}, []graph.AssignedLicense{{SkuID: "e3"}}, []string{"e3"}, nil},
+		{"swap: add the new, remove the old it holds", []Licence{bp}, []Licence{e3, other}, []graph.AssignedLicense{{SkuID: "e3"}}, []string{"bp"}, []string{"e3"}},
+		{"a licence assigned otherwise is left alone", nil, nil, []graph.AssignedLicense{{SkuID: "x"}}, nil, nil},
+	}
+	for _, c := range cases {
+		add, remove := LicenceChanges(c.want, c.old, c.assigned)
+		var got []string
+		for _, a := range add {
+			got = append(got, a.SkuID)
+		}
+		if !slices.Equal(got, c.add) || !slices.Equal(remove, c.remove) {
+			t.Errorf("%s: add %v remove %v, want %v %v", c.name, got, remove, c.add, c.remove)
+		}
+	}
+}
