@@ -200,48 +200,8 @@ func removedUsersWarning(removed []string, deleting bool) (string, string) {
 			"To delete them instead, set delete_removed_users = true. To manage one again, add it back with adopt_existing = true."
 }
 
-// skuLoss is a SKU removed from `licenses` and the managed users that hold it.
-type skuLoss struct {
-	Name  string
-	Users []string
-}
-
-// licenceLosses lists, per SKU in old and not in new (compared by SKU id through skuID, which
-// maps a configured key to its id, or returns the key itself when unknown), the users that stay
-// managed and hold it.
-func licenceLosses(oldLic, newLic []licenseModel, skuID func(key string) string, stateAssigned map[string][]string, staying map[string]users.User) []skuLoss {
-	kept := map[string]bool{}
-	for _, l := range newLic {
-		kept[strings.ToLower(skuID(l.Sku.ValueString()))] = true
-	}
-	var out []skuLoss
-	for _, l := range oldLic {
-		key := l.Sku.ValueString()
-		id := strings.ToLower(skuID(key))
-		if kept[id] {
-			continue
-		}
-		loss := skuLoss{Name: key}
-		for _, k := range sortedKeys(stateAssigned) {
-			if _, ok := staying[k]; !ok {
-				continue
-			}
-			for _, held := range stateAssigned[k] {
-				if strings.ToLower(skuID(held)) == id {
-					loss.Users = append(loss.Users, k)
-					break
-				}
-			}
-		}
-		if len(loss.Users) > 0 {
-			out = append(out, loss)
-		}
-	}
-	return out
-}
-
 // licenceLossWarning is the summary and detail of the warning about SKUs removed from licenses.
-func licenceLossWarning(losses []skuLoss) (string, string) {
+func licenceLossWarning(losses []users.SkuLoss) (string, string) {
 	var lines []string
 	for _, l := range losses {
 		verb := "lose"
@@ -274,10 +234,19 @@ func warnLicenceLosses(ctx context.Context, clients *Clients, oldLic, newLic []l
 			}
 		}
 	}
-	if losses := licenceLosses(oldLic, newLic, skuID, stateAssigned, planUsers); len(losses) > 0 {
+	if losses := users.LicenceLosses(licenceKeys(oldLic), licenceKeys(newLic), skuID, stateAssigned, planUsers); len(losses) > 0 {
 		summary, detail := licenceLossWarning(losses)
 		d.AddAttributeWarning(path.Root("licenses"), summary, detail)
 	}
+}
+
+// licenceKeys are the configured keys (part numbers or SKU ids) of ls.
+func licenceKeys(ls []licenseModel) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Sku.ValueString()
+	}
+	return out
 }
 
 // usersDefaults are the resource-wide settings of plan that apply to users without their own.

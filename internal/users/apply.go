@@ -62,6 +62,45 @@ func LicenceChanges(want, old []Licence, assigned []graph.AssignedLicense) (add 
 	return add, remove
 }
 
+// SkuLoss is a SKU removed from the configured licences and the managed users that hold it.
+type SkuLoss struct {
+	Name  string
+	Users []string
+}
+
+// LicenceLosses lists, per SKU in old and not in new (configured keys, compared by SKU id through
+// skuID, which maps a key to its id or returns the key itself when unknown), the users that stay
+// managed (in staying) and hold it according to assigned, sorted.
+func LicenceLosses(oldKeys, newKeys []string, skuID func(key string) string, assigned map[string][]string, staying map[string]User) []SkuLoss {
+	kept := map[string]bool{}
+	for _, k := range newKeys {
+		kept[strings.ToLower(skuID(k))] = true
+	}
+	var out []SkuLoss
+	for _, key := range oldKeys {
+		id := strings.ToLower(skuID(key))
+		if kept[id] {
+			continue
+		}
+		loss := SkuLoss{Name: key}
+		for _, k := range slices.Sorted(maps.Keys(assigned)) {
+			if _, ok := staying[k]; !ok {
+				continue
+			}
+			for _, held := range assigned[k] {
+				if strings.ToLower(skuID(held)) == id {
+					loss.Users = append(loss.Users, k)
+					break
+				}
+			}
+		}
+		if len(loss.Users) > 0 {
+			out = append(out, loss)
+		}
+	}
+	return out
+}
+
 // State is what m365_users holds: the users with their managed values, their object ids, the keys
 // of the licences each holds, and the generated initial passwords. The zero State is "no state yet"
 // (a create): Users is nil.

@@ -382,3 +382,24 @@ func TestLicenceChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestLicenceLosses(t *testing.T) {
+	ids := map[string]string{"e3": "id-e3", "id-e3": "id-e3", "e1": "id-e1"}
+	skuID := func(k string) string {
+		if v, ok := ids[strings.ToLower(k)]; ok {
+			return v
+		}
+		return k
+	}
+	assigned := map[string][]string{"a@x": {"E3", "E1"}, "b@x": {"E3"}, "c@x": {"E1"}, "gone@x": {"E3"}}
+	staying := map[string]User{"a@x": {}, "b@x": {}, "c@x": {}}
+	// E3 removed, E1 written as it was: two staying users lose E3 (gone@x is not counted).
+	got := LicenceLosses([]string{"E3", "E1"}, []string{"e1"}, skuID, assigned, staying)
+	if len(got) != 1 || got[0].Name != "E3" || strings.Join(got[0].Users, ",") != "a@x,b@x" {
+		t.Fatalf("%+v", got)
+	}
+	// The same SKU written as its id: no loss.
+	if got := LicenceLosses([]string{"E3"}, []string{"ID-E3"}, skuID, assigned, staying); len(got) != 0 {
+		t.Fatalf("re-spelling is a loss: %+v", got)
+	}
+}
