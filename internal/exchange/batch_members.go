@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -124,9 +125,6 @@ func (c *Client) WaitBatchMembers(ctx context.Context, batch string, want []stri
 
 // sameAddresses reports whether a and b hold the same addresses (any order, any case).
 func sameAddresses(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
 	norm := func(in []string) []string {
 		out := make([]string, len(in))
 		for i, s := range in {
@@ -135,13 +133,7 @@ func sameAddresses(a, b []string) bool {
 		sort.Strings(out)
 		return out
 	}
-	a, b = norm(a), norm(b)
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(norm(a), norm(b))
 }
 
 // RemoveStep is the step of RemoveBatchUsers that failed.

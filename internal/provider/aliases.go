@@ -54,9 +54,6 @@ var docAliases = func() string {
 	return a.Doc
 }()
 
-// normaliseAliases lower-cases, trims, sorts and de-duplicates addresses.
-func normaliseAliases(v []string) []string { return users.NormaliseAliases(v) }
-
 // aliasUser is one user's aliases as planned.
 type aliasUser struct {
 	upn   string
@@ -311,7 +308,7 @@ func readAliases(ctx context.Context, exo *exchange.Client, prior map[string][]s
 				have = append(have, a)
 			}
 		}
-		out[upn] = normaliseAliases(have)
+		out[upn] = users.NormaliseAliases(have)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -377,16 +378,32 @@ type exmailUserProblem struct {
 	text string
 }
 
-// exmailMemberFields are the member fields (https://exmail.qq.com/qy_mng_logic/doc#10001) that exmailUsers
-// writes in each column of an Exmail export, for the documentation.
-var exmailMemberFields = map[string]string{"帐号": "userid", "姓名": "name", "部门": "department", "职务": "position",
-	"手机": "mobile", "电话": "tel", "编号": "extid", "别名": "slaves"}
+// exmailColumns are the columns of the Exmail export exmailUsers writes, each with the member
+// field (https://exmail.qq.com/qy_mng_logic/doc#10001) that fills it.
+var exmailColumns = []struct {
+	header, field string
+	value         func(dir *exmailDirectory, m exmail.Member) string
+}{
+	{"帐号", "userid", func(_ *exmailDirectory, m exmail.Member) string { return m.UserID }},
+	{"姓名", "name", func(_ *exmailDirectory, m exmail.Member) string { return m.Name }},
+	{"部门", "department", func(dir *exmailDirectory, m exmail.Member) string {
+		if ps := dir.paths(m); len(ps) > 0 {
+			return ps[0]
+		}
+		return ""
+	}},
+	{"职务", "position", func(_ *exmailDirectory, m exmail.Member) string { return m.Position }},
+	{"手机", "mobile", func(_ *exmailDirectory, m exmail.Member) string { return m.Mobile }},
+	{"电话", "tel", func(_ *exmailDirectory, m exmail.Member) string { return m.Tel }},
+	{"编号", "extid", func(_ *exmailDirectory, m exmail.Member) string { return m.ExtID }},
+	{"别名", "slaves", func(_ *exmailDirectory, m exmail.Member) string { return strings.Join(m.Aliases, ";") }},
+}
 
 // exmailAttrSource says which member field gives attribute a.
 func exmailAttrSource(a userattr.Attr) string {
-	for _, h := range a.ExmailHeaders {
-		if f, ok := exmailMemberFields[h]; ok {
-			return "From the member's `" + f + "`."
+	for _, c := range exmailColumns {
+		if slices.Contains(a.ExmailHeaders, c.header) {
+			return "From the member's `" + c.field + "`."
 		}
 	}
 	return ""
@@ -399,19 +416,21 @@ func exmailAttrSource(a userattr.Attr) string {
 func exmailUsers(dir *exmailDirectory, members []exmail.Member, includeDisabled bool, domain string, defaults map[string]string) ([]usercsv.User, map[string]string, []exmailUserProblem) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"帐号", "姓名", "部门", "职务", "手机", "电话", "编号", "别名"})
+	row := make([]string, len(exmailColumns))
+	for i, c := range exmailColumns {
+		row[i] = c.header
+	}
+	_ = w.Write(row)
 	var rows []exmail.Member
-	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
+	clean := strings.NewReplacer("\r", " ", "\n", " ")
 	for _, mem := range members {
 		if !mem.Enabled && !includeDisabled {
 			continue
 		}
-		dep := ""
-		if ps := dir.paths(mem); len(ps) > 0 {
-			dep = ps[0]
+		for i, c := range exmailColumns {
+			row[i] = clean.Replace(c.value(dir, mem))
 		}
-		_ = w.Write([]string{clean(mem.UserID), clean(mem.Name), clean(dep), clean(mem.Position), clean(mem.Mobile), clean(mem.Tel), clean(mem.ExtID),
-			clean(strings.Join(mem.Aliases, ";"))})
+		_ = w.Write(row)
 		rows = append(rows, mem)
 	}
 	w.Flush()

@@ -350,7 +350,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if isSet(m.Aliases) {
 		upn := strings.ToLower(g.UPN())
 		had := setStrings(m.Aliases)
-		read, err := readAliases(ctx, r.clients.Exchange, map[string][]string{upn: normaliseAliases(had)})
+		read, err := readAliases(ctx, r.clients.Exchange, map[string][]string{upn: users.NormaliseAliases(had)})
 		if err != nil {
 			diagtext.APIError(&resp.Diagnostics, "Cannot Read Aliases", "refreshing the email aliases of "+g.UPN()+" (Get-Mailbox)", err, aliasPermissions,
 				"The state is unchanged. Plan again; if it persists, raise timeouts.read.")

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -43,7 +44,7 @@ func TestCatalogueInEverySchema(t *testing.T) {
 			"m365_users_csv": csv.Schema.Attributes["users"].GetMarkdownDescription(),
 			"m365_users":     many.Schema.Attributes["users"].GetMarkdownDescription(),
 		} {
-			if !containsWord(doc, "`"+a.Name+"`") {
+			if !strings.Contains(doc, "`"+a.Name+"`") {
 				t.Errorf("%s: not documented in %s.users", a.Name, what)
 			}
 		}
@@ -59,13 +60,4 @@ func TestCatalogueInEverySchema(t *testing.T) {
 			t.Errorf("%s: the JSON document lost it: %+v %v", a.Name, back, err)
 		}
 	}
-}
-
-func containsWord(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if s[i:i+len(w)] == w {
-			return true
-		}
-	}
-	return false
 }

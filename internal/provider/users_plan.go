@@ -350,7 +350,7 @@ func (r *usersResource) checkTenant(ctx context.Context, plan, state *usersResou
 		need := 0
 		for k := range planUsers {
 			if isNew[k] {
-				if u, ok := existing[strings.ToLower(k)]; ok && hasSku(u.AssignedLicenses, w.SkuID) {
+				if u, ok := existing[strings.ToLower(k)]; ok && users.HasSku(u.AssignedLicenses, w.SkuID) {
 					continue // adopted with the licence already
 				}
 				need++

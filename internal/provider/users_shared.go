@@ -246,16 +246,6 @@ func hasLicense(assigned []graph.AssignedLicense, r resolvedLicense) bool {
 	return users.HasLicence(assigned, r.licence())
 }
 
-// hasSku reports whether the user has the SKU at all.
-func hasSku(assigned []graph.AssignedLicense, skuID string) bool {
-	for _, a := range assigned {
-		if strings.EqualFold(a.SkuID, skuID) {
-			return true
-		}
-	}
-	return false
-}
-
 // seatShortfall is the message for a SKU without enough free seats.
 func seatShortfall(partNumber string, need, free int, what string) string {
 	short := need - free

@@ -39,24 +39,6 @@ func isSet(v interface {
 	return !v.IsNull() && !v.IsUnknown()
 }
 
-// elementStrings are the known string elements of a list or set, in order.
-func elementStrings(v attr.Value) []string {
-	var elems []attr.Value
-	switch c := v.(type) {
-	case types.List:
-		elems = c.Elements()
-	case types.Set:
-		elems = c.Elements()
-	}
-	out := make([]string, 0, len(elems))
-	for _, e := range elems {
-		if s, ok := e.(types.String); ok && isSet(s) {
-			out = append(out, s.ValueString())
-		}
-	}
-	return out
-}
-
 // putAttr adds Terraform value v of attribute a to u.
 func putAttr(u *users.User, a userattr.Attr, v attr.Value) {
 	switch {
@@ -65,7 +47,9 @@ func putAttr(u *users.User, a userattr.Attr, v attr.Value) {
 		u.Unknown = append(u.Unknown, a.Name)
 		sort.Strings(u.Unknown)
 	case a.Kind == userattr.List:
-		u.SetList(a.Name, elementStrings(v))
+		if l, ok := v.(types.List); ok {
+			u.SetList(a.Name, listStrings(l))
+		}
 	default:
 		if s, ok := v.(types.String); ok {
 			u.Set(a.Name, s.ValueString())
@@ -73,19 +57,10 @@ func putAttr(u *users.User, a userattr.Attr, v attr.Value) {
 	}
 }
 
-// attrValue is attribute a of u as a Terraform value of type t (a string, a list or a set).
-func attrValue(u users.User, a userattr.Attr, t attr.Type) attr.Value {
+// attrValue is attribute a of u as a Terraform value: a string, or a list of strings.
+func attrValue(u users.User, a userattr.Attr) attr.Value {
 	unknown := u.IsUnknown(a.Name)
-	switch t.(type) {
-	case basetypes.SetType:
-		if unknown {
-			return types.SetUnknown(types.StringType)
-		}
-		if l, ok := u.LookupList(a.Name); ok {
-			return stringSet(l)
-		}
-		return types.SetNull(types.StringType)
-	case basetypes.ListType:
+	if a.Kind == userattr.List {
 		if unknown {
 			return types.ListUnknown(types.StringType)
 		}
@@ -164,10 +139,10 @@ func setUserModel(ctx context.Context, set func(context.Context, any) diag.Diagn
 		return diags
 	}
 	vals := o.Attributes()
-	for name, t := range all {
+	for name := range all {
 		if isUserResourceAttr(name) {
 			a, _ := userattr.ByName(name)
-			vals[name] = attrValue(m.User, a, t)
+			vals[name] = attrValue(m.User, a)
 		}
 	}
 	full, d := types.ObjectValue(all, vals)

@@ -49,17 +49,16 @@ func LicenceChanges(want, old []Licence, assigned []graph.AssignedLicense) (add 
 		}
 	}
 	for _, o := range old {
-		if keep[o.SkuID] {
-			continue
-		}
-		for _, a := range assigned {
-			if strings.EqualFold(a.SkuID, o.SkuID) {
-				remove = append(remove, o.SkuID)
-				break
-			}
+		if !keep[o.SkuID] && HasSku(assigned, o.SkuID) {
+			remove = append(remove, o.SkuID)
 		}
 	}
 	return add, remove
+}
+
+// HasSku reports whether assigned holds the SKU, whatever its disabled plans.
+func HasSku(assigned []graph.AssignedLicense, skuID string) bool {
+	return slices.ContainsFunc(assigned, func(a graph.AssignedLicense) bool { return strings.EqualFold(a.SkuID, skuID) })
 }
 
 // SkuLoss is a SKU removed from the configured licences and the managed users that hold it.
@@ -337,9 +336,7 @@ func (p *Plan) Fold(d Desired, prior State, results []graph.BulkResult) Outcome 
 		st.Initial = map[string]string{}
 	}
 	maps.Copy(st.Users, prior.Users)
-	for k, v := range prior.Assigned {
-		st.Assigned[k] = v
-	}
+	maps.Copy(st.Assigned, prior.Assigned)
 	for _, k := range p.removes {
 		if p.ids[k] == "" || slices.Contains(p.Released, k) {
 			delete(st.Users, k)

@@ -72,9 +72,12 @@ func SameAttr(a, b User, name string) bool {
 		lb, ok := b.LookupList(name)
 		return ok && slices.Equal(la, lb)
 	}
+	if _, ok := b.LookupList(name); ok {
+		return false
+	}
 	va, oka := a.Lookup(name)
 	vb, okb := b.Lookup(name)
-	return oka == okb && va == vb && !b.Has(name) == !oka
+	return oka == okb && va == vb
 }
 
 // copyAttr makes attribute a of dst what it is in src (absent when absent).
